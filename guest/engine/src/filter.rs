@@ -1,0 +1,526 @@
+//! SCIM filters (RFC 7644 §3.4.2.2): the AST, its parser and its printer (which round-trips).
+//! Evaluation against resources lives in `eval`.
+use std::fmt;
+
+use crate::error::{ScimError, ScimType};
+use crate::limits::Limits;
+use crate::path::AttrPath;
+
+/// A comparison operator of §3.4.2.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// equal
+    Eq,
+    /// not equal
+    Ne,
+    /// contains
+    Co,
+    /// starts with
+    Sw,
+    /// ends with
+    Ew,
+    /// greater than
+    Gt,
+    /// greater than or equal to
+    Ge,
+    /// less than
+    Lt,
+    /// less than or equal to
+    Le,
+}
+
+impl CompareOp {
+    fn parse(word: &str) -> Option<CompareOp> {
+        Some(match word.to_ascii_lowercase().as_str() {
+            "eq" => CompareOp::Eq,
+            "ne" => CompareOp::Ne,
+            "co" => CompareOp::Co,
+            "sw" => CompareOp::Sw,
+            "ew" => CompareOp::Ew,
+            "gt" => CompareOp::Gt,
+            "ge" => CompareOp::Ge,
+            "lt" => CompareOp::Lt,
+            "le" => CompareOp::Le,
+            _ => return None,
+        })
+    }
+
+    /// The operator as written in filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Co => "co",
+            CompareOp::Sw => "sw",
+            CompareOp::Ew => "ew",
+            CompareOp::Gt => "gt",
+            CompareOp::Ge => "ge",
+            CompareOp::Lt => "lt",
+            CompareOp::Le => "le",
+        }
+    }
+}
+
+/// A comparison literal (`compValue`): false / null / true / number / string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompValue {
+    /// `true` or `false`
+    Bool(bool),
+    /// `null`
+    Null,
+    /// a JSON number, kept exactly as parsed
+    Number(serde_json::Number),
+    /// a JSON string, unescaped
+    String(String),
+}
+
+impl fmt::Display for CompValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompValue::Bool(b) => write!(f, "{b}"),
+            CompValue::Null => f.write_str("null"),
+            CompValue::Number(n) => write!(f, "{n}"),
+            CompValue::String(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
+        }
+    }
+}
+
+/// A parsed filter expression. `and`/`or` chains are n-ary so long chains never recurse deeply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    /// `a or b or ...`
+    Or(Vec<Filter>),
+    /// `a and b and ...`
+    And(Vec<Filter>),
+    /// `not (a)`
+    Not(Box<Filter>),
+    /// `attr pr`
+    Present(AttrPath),
+    /// `attr op value`
+    Compare(AttrPath, CompareOp, CompValue),
+    /// `attr[filter]`: some value of the multi-valued `attr` matches `filter`
+    ValuePath(AttrPath, Box<Filter>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Open,
+    Close,
+    OpenBracket,
+    CloseBracket,
+    Str(String),
+    Word(String),
+}
+
+fn invalid(text: &str, why: impl fmt::Display) -> ScimError {
+    ScimError::bad_request(
+        ScimType::InvalidFilter,
+        format!("invalid filter \"{text}\": {why}"),
+    )
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, ScimError> {
+    let mut tokens = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'(' => (tokens.push(Token::Open), i += 1).1,
+            b')' => (tokens.push(Token::Close), i += 1).1,
+            b'[' => (tokens.push(Token::OpenBracket), i += 1).1,
+            b']' => (tokens.push(Token::CloseBracket), i += 1).1,
+            b'"' => {
+                let start = i;
+                i += 1;
+                let mut escaped = false;
+                loop {
+                    match bytes.get(i) {
+                        None => return Err(invalid(text, "unterminated string")),
+                        Some(b'\\') if !escaped => escaped = true,
+                        Some(b'"') if !escaped => break,
+                        Some(_) => escaped = false,
+                    }
+                    i += 1;
+                }
+                i += 1;
+                let literal: String = serde_json::from_str(&text[start..i]).map_err(|_| {
+                    invalid(text, format!("bad string literal {}", &text[start..i]))
+                })?;
+                tokens.push(Token::Str(literal));
+            }
+            _ => {
+                let start = i;
+                while i < bytes.len()
+                    && !matches!(
+                        bytes[i],
+                        b' ' | b'\t' | b'\n' | b'\r' | b'(' | b')' | b'[' | b']' | b'"'
+                    )
+                {
+                    i += 1;
+                }
+                tokens.push(Token::Word(text[start..i].to_string()));
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    tokens: Vec<Token>,
+    pos: usize,
+    max_depth: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn peek_keyword(&self, keyword: &str) -> bool {
+        matches!(self.peek(), Some(Token::Word(w)) if w.eq_ignore_ascii_case(keyword))
+    }
+
+    fn expect(&mut self, want: Token, what: &str) -> Result<(), ScimError> {
+        match self.next() {
+            Some(t) if t == want => Ok(()),
+            Some(t) => Err(invalid(
+                self.text,
+                format!("expected {what}, found {}", describe(&t)),
+            )),
+            None => Err(invalid(self.text, format!("expected {what} at the end"))),
+        }
+    }
+
+    fn or_expr(&mut self, depth: usize) -> Result<Filter, ScimError> {
+        let mut terms = vec![self.and_expr(depth)?];
+        while self.peek_keyword("or") {
+            self.pos += 1;
+            terms.push(self.and_expr(depth)?);
+        }
+        Ok(if terms.len() == 1 {
+            terms.swap_remove(0)
+        } else {
+            Filter::Or(terms)
+        })
+    }
+
+    fn and_expr(&mut self, depth: usize) -> Result<Filter, ScimError> {
+        let mut terms = vec![self.unary(depth)?];
+        while self.peek_keyword("and") {
+            self.pos += 1;
+            terms.push(self.unary(depth)?);
+        }
+        Ok(if terms.len() == 1 {
+            terms.swap_remove(0)
+        } else {
+            Filter::And(terms)
+        })
+    }
+
+    fn nested(&mut self, depth: usize, close: Token, what: &str) -> Result<Filter, ScimError> {
+        if depth >= self.max_depth {
+            return Err(invalid(
+                self.text,
+                format!("nested deeper than the limit of {}", self.max_depth),
+            ));
+        }
+        let inner = self.or_expr(depth + 1)?;
+        self.expect(close, what)?;
+        Ok(inner)
+    }
+
+    fn unary(&mut self, depth: usize) -> Result<Filter, ScimError> {
+        if self.peek_keyword("not") && self.tokens.get(self.pos + 1) == Some(&Token::Open) {
+            self.pos += 2;
+            return Ok(Filter::Not(Box::new(self.nested(
+                depth,
+                Token::Close,
+                "')'",
+            )?)));
+        }
+        match self.next() {
+            Some(Token::Open) => self.nested(depth, Token::Close, "')'"),
+            Some(Token::Word(word)) => {
+                let path = AttrPath::parse(&word).ok_or_else(|| {
+                    invalid(self.text, format!("\"{word}\" is not an attribute path"))
+                })?;
+                if self.peek() == Some(&Token::OpenBracket) {
+                    self.pos += 1;
+                    if path.sub.is_some() {
+                        return Err(invalid(
+                            self.text,
+                            format!("a value filter must follow an attribute name, not \"{word}\""),
+                        ));
+                    }
+                    let inner = self.nested(depth, Token::CloseBracket, "']'")?;
+                    return Ok(Filter::ValuePath(path, Box::new(inner)));
+                }
+                let op_word = match self.next() {
+                    Some(Token::Word(w)) => w,
+                    Some(t) => {
+                        return Err(invalid(
+                            self.text,
+                            format!(
+                                "expected an operator after \"{word}\", found {}",
+                                describe(&t)
+                            ),
+                        ));
+                    }
+                    None => {
+                        return Err(invalid(
+                            self.text,
+                            format!("expected an operator after \"{word}\""),
+                        ));
+                    }
+                };
+                if op_word.eq_ignore_ascii_case("pr") {
+                    return Ok(Filter::Present(path));
+                }
+                let op = CompareOp::parse(&op_word)
+                    .ok_or_else(|| invalid(self.text, format!("unknown operator \"{op_word}\"")))?;
+                let value = match self.next() {
+                    Some(Token::Str(s)) => CompValue::String(s),
+                    Some(Token::Word(w)) => literal(&w).ok_or_else(|| {
+                        invalid(
+                            self.text,
+                            format!("\"{w}\" is not a value (strings need double quotes)"),
+                        )
+                    })?,
+                    Some(t) => {
+                        return Err(invalid(
+                            self.text,
+                            format!(
+                                "expected a value after \"{op_word}\", found {}",
+                                describe(&t)
+                            ),
+                        ));
+                    }
+                    None => {
+                        return Err(invalid(
+                            self.text,
+                            format!("expected a value after \"{op_word}\""),
+                        ));
+                    }
+                };
+                Ok(Filter::Compare(path, op, value))
+            }
+            Some(t) => Err(invalid(self.text, format!("unexpected {}", describe(&t)))),
+            None => Err(invalid(self.text, "expected an expression")),
+        }
+    }
+}
+
+fn literal(word: &str) -> Option<CompValue> {
+    match word.to_ascii_lowercase().as_str() {
+        "true" => Some(CompValue::Bool(true)),
+        "false" => Some(CompValue::Bool(false)),
+        "null" => Some(CompValue::Null),
+        _ if word.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
+            serde_json::from_str::<serde_json::Number>(word)
+                .ok()
+                .map(CompValue::Number)
+        }
+        _ => None,
+    }
+}
+
+fn describe(token: &Token) -> String {
+    match token {
+        Token::Open => "'('".into(),
+        Token::Close => "')'".into(),
+        Token::OpenBracket => "'['".into(),
+        Token::CloseBracket => "']'".into(),
+        Token::Str(s) => format!("string {}", serde_json::Value::String(s.clone())),
+        Token::Word(w) => format!("\"{w}\""),
+    }
+}
+
+impl Filter {
+    /// Parses a filter with the default limits.
+    pub fn parse(text: &str) -> Result<Filter, ScimError> {
+        Filter::parse_with(text, &Limits::default())
+    }
+
+    /// Parses a filter, refusing texts longer than `limits.max_filter_length` bytes or nested deeper
+    /// than `limits.max_filter_depth` (400 invalidFilter).
+    pub fn parse_with(text: &str, limits: &Limits) -> Result<Filter, ScimError> {
+        if text.len() > limits.max_filter_length {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidFilter,
+                format!(
+                    "filter is {} bytes, over the limit of {}",
+                    text.len(),
+                    limits.max_filter_length
+                ),
+            ));
+        }
+        let mut parser = Parser {
+            text,
+            tokens: tokenize(text)?,
+            pos: 0,
+            max_depth: limits.max_filter_depth,
+        };
+        let filter = parser.or_expr(0)?;
+        match parser.next() {
+            None => Ok(filter),
+            Some(t) => Err(invalid(
+                text,
+                format!("unexpected {} after the expression", describe(&t)),
+            )),
+        }
+    }
+
+    /// True when a `attr[...]` value filter occurs anywhere in this filter.
+    pub fn has_value_path(&self) -> bool {
+        match self {
+            Filter::Or(terms) | Filter::And(terms) => terms.iter().any(Filter::has_value_path),
+            Filter::Not(inner) => inner.has_value_path(),
+            Filter::ValuePath(..) => true,
+            Filter::Present(_) | Filter::Compare(..) => false,
+        }
+    }
+}
+
+fn write_term(f: &mut fmt::Formatter<'_>, term: &Filter, parenthesize: bool) -> fmt::Result {
+    if parenthesize {
+        write!(f, "({term})")
+    } else {
+        write!(f, "{term}")
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Filter::Or(terms) => {
+                for (i, term) in terms.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" or ")?;
+                    }
+                    write_term(f, term, matches!(term, Filter::Or(_)))?;
+                }
+                Ok(())
+            }
+            Filter::And(terms) => {
+                for (i, term) in terms.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" and ")?;
+                    }
+                    write_term(f, term, matches!(term, Filter::Or(_) | Filter::And(_)))?;
+                }
+                Ok(())
+            }
+            Filter::Not(inner) => write!(f, "not ({inner})"),
+            Filter::Present(path) => write!(f, "{path} pr"),
+            Filter::Compare(path, op, value) => write!(f, "{path} {} {value}", op.as_str()),
+            Filter::ValuePath(path, inner) => write!(f, "{path}[{inner}]"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Filter {
+        Filter::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        let f = parse("a pr or b pr and c pr");
+        let Filter::Or(terms) = &f else {
+            panic!("{f:?}")
+        };
+        assert!(matches!(terms[1], Filter::And(_)));
+        assert_eq!(f.to_string(), "a pr or b pr and c pr");
+    }
+
+    #[test]
+    fn parentheses_and_not_round_trip() {
+        for text in [
+            "(a pr or b pr) and c pr",
+            "not (userName eq \"x\")",
+            "a pr and (b pr and c pr)",
+            "a pr or (b pr or c pr)",
+            "emails[type eq \"work\" and value co \"@example.com\"] or userType eq \"Employee\"",
+            "meta.lastModified gt \"2011-05-13T04:42:34Z\"",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"701984\"",
+            "title pr and userType eq \"Intern\"",
+            "x eq -1.5e3 or y eq 7 or z eq true or w ne null",
+        ] {
+            let f = parse(text);
+            assert_eq!(f.to_string(), text);
+            assert_eq!(parse(&f.to_string()), f);
+        }
+    }
+
+    #[test]
+    fn keywords_and_literals_are_case_insensitive() {
+        assert_eq!(
+            parse("userName EQ \"a\" AND active Eq TRUE"),
+            parse("userName eq \"a\" and active eq true")
+        );
+        assert_eq!(parse("NOT(a Pr)"), parse("not (a pr)"));
+    }
+
+    #[test]
+    fn strings_use_json_escapes() {
+        let f = parse(r#"displayName eq "say \"hi\" \\ \u00e9""#);
+        assert_eq!(
+            f,
+            Filter::Compare(
+                AttrPath::parse("displayName").unwrap(),
+                CompareOp::Eq,
+                CompValue::String("say \"hi\" \\ é".into())
+            )
+        );
+        assert_eq!(parse(&f.to_string()), f);
+    }
+
+    #[test]
+    fn rejects_bad_filters_with_invalid_filter() {
+        for bad in [
+            "",
+            "userName",
+            "userName eq",
+            "userName xx \"a\"",
+            "userName eq bob",
+            "(a pr",
+            "a pr)",
+            "a pr and",
+            "\"a\" eq \"b\"",
+            "a eq \"unterminated",
+            "emails[type eq \"a\"",
+            "a.b.c pr",
+            "not a pr",
+        ] {
+            let err = Filter::parse(bad).expect_err(bad);
+            assert_eq!(err.scim_type, Some(ScimType::InvalidFilter), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_depth_and_length() {
+        let deep = format!("{}a pr{}", "(".repeat(40), ")".repeat(40));
+        assert_eq!(
+            Filter::parse(&deep).unwrap_err().scim_type,
+            Some(ScimType::InvalidFilter)
+        );
+        let long = vec!["a pr"; 2000].join(" or ");
+        assert_eq!(
+            Filter::parse(&long).unwrap_err().scim_type,
+            Some(ScimType::InvalidFilter)
+        );
+        let ok = vec!["a pr"; 500].join(" or ");
+        assert!(Filter::parse(&ok).is_ok());
+    }
+}

@@ -1,0 +1,121 @@
+//! JSON helpers that follow SCIM's rules: case-insensitive member names, schema-aware equality.
+use serde_json::{Map, Value};
+
+use crate::schema::{AttrType, Attribute};
+
+/// The member `key` of `map`, matched exactly first, then case-insensitively.
+pub fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// The actual spelling of the member of `map` whose name equals `key` case-insensitively.
+pub fn key_ci(map: &Map<String, Value>, key: &str) -> Option<String> {
+    if map.contains_key(key) {
+        return Some(key.to_string());
+    }
+    map.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
+}
+
+/// Removes and returns the member named `key` (case-insensitively), keeping the order of the others.
+pub fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    let actual = key_ci(map, key)?;
+    map.shift_remove(&actual)
+}
+
+/// Sets `map[name] = value` where `name` is canonical, replacing a member spelled in another case
+/// in place (so member order is kept).
+pub fn set_canonical(map: &mut Map<String, Value>, name: &str, value: Value) {
+    match key_ci(map, name) {
+        Some(actual) if actual == name => {
+            map.insert(actual, value);
+        }
+        Some(actual) => {
+            if let Some(index) = map.keys().position(|k| *k == actual) {
+                map.shift_remove(&actual);
+                map.shift_insert(index, name.to_string(), value);
+            }
+        }
+        None => {
+            map.insert(name.to_string(), value);
+        }
+    }
+}
+
+/// Unassigned per RFC 7643 §2.5: null, an empty array, or an empty object.
+pub fn is_unassigned(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// Equality as the schema defines it: strings compare case-insensitively unless `caseExact`,
+/// dateTimes as instants, numbers numerically, complex values member by member (absent == null).
+pub fn values_equal(a: &Value, b: &Value, attr: Option<&Attribute>) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => match attr {
+            Some(def) if def.ty == AttrType::DateTime => {
+                match (crate::datetime::parse(x), crate::datetime::parse(y)) {
+                    (Some(p), Some(q)) => p == q,
+                    _ => x == y,
+                }
+            }
+            Some(def) if def.case_exact => x == y,
+            _ => x.eq_ignore_ascii_case(y) || x.to_lowercase() == y.to_lowercase(),
+        },
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q, attr))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            let sub = |k: &str| attr.and_then(|d| d.sub(k));
+            let covered = |from: &Map<String, Value>, other: &Map<String, Value>| {
+                from.iter().all(|(k, v)| match get_ci(other, k) {
+                    Some(w) => values_equal(v, w, sub(k)),
+                    None => v.is_null(),
+                })
+            };
+            covered(x, y) && covered(y, x)
+        }
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn set_canonical_renames_in_place() {
+        let mut m = json!({"a": 1, "UserName": "x", "c": 3})
+            .as_object()
+            .cloned()
+            .unwrap();
+        set_canonical(&mut m, "userName", json!("y"));
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"a":1,"userName":"y","c":3}"#
+        );
+    }
+
+    #[test]
+    fn complex_equality_ignores_member_case_and_nulls() {
+        assert!(values_equal(
+            &json!({"Value": "a", "x": null}),
+            &json!({"value": "A"}),
+            None
+        ));
+        assert!(!values_equal(
+            &json!({"value": "a"}),
+            &json!({"value": "a", "type": "work"}),
+            None
+        ));
+    }
+}

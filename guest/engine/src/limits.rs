@@ -1,0 +1,71 @@
+//! Resource limits: what the engine refuses to process, so hostile input fails fast with a 400.
+
+/// Configurable limits. The defaults admit real directories (100k+ member groups, 1,000-operation
+/// patches) while bounding work and nesting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Operations per PatchOp request (400 tooMany past it).
+    pub max_operations: usize,
+    /// Nesting depth of the patch and resource JSON (400 invalidValue past it; at most 120).
+    pub max_json_depth: usize,
+    /// Bytes in one filter (400 invalidFilter past it).
+    pub max_filter_length: usize,
+    /// Parenthesis / `not` / `[...]` nesting in one filter (400 invalidFilter past it).
+    pub max_filter_depth: usize,
+    /// Values of one multi-valued attribute after an operation (400 tooMany past it).
+    pub max_values_per_attribute: usize,
+    /// Bytes of patch JSON text (413 past it).
+    pub max_patch_bytes: usize,
+    /// Bytes of resource JSON text (413 past it).
+    pub max_resource_bytes: usize,
+}
+
+/// serde_json refuses nesting past 128 levels; our own limit must stay below it to answer with
+/// our error rather than a parse error.
+pub const JSON_DEPTH_CEILING: usize = 120;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_operations: 10_000,
+            max_json_depth: 64,
+            max_filter_length: 4096,
+            max_filter_depth: 32,
+            max_values_per_attribute: 1_000_000,
+            max_patch_bytes: 16 << 20,
+            max_resource_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Nesting depth of a JSON value (scalars are 0, `[]`/`{}` are 1), computed without recursion.
+pub fn json_depth(value: &serde_json::Value) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        match v {
+            serde_json::Value::Array(items) => {
+                max = max.max(depth + 1);
+                stack.extend(items.iter().map(|i| (i, depth + 1)));
+            }
+            serde_json::Value::Object(map) => {
+                max = max.max(depth + 1);
+                stack.extend(map.values().map(|i| (i, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_depth;
+    use serde_json::json;
+
+    #[test]
+    fn measures_depth() {
+        assert_eq!(json_depth(&json!(1)), 0);
+        assert_eq!(json_depth(&json!({"a": [1, {"b": []}]})), 4);
+    }
+}

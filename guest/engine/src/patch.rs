@@ -1,0 +1,1006 @@
+//! The operation semantics of RFC 7644 §3.5.2 (add, remove, replace), schema-aware, with the
+//! compatible profile's identity-provider forms. See docs/semantics.md for every rule.
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use crate::error::{ScimError, ScimType};
+use crate::eval::{Scope, evaluate};
+use crate::filter::{CompValue, CompareOp, Filter};
+use crate::json::{get_ci, is_unassigned, key_ci, set_canonical, take_ci, values_equal};
+use crate::limits::Limits;
+use crate::path::Path;
+use crate::request::{OpKind, Operation};
+use crate::schema::{Attribute, Mutability, ResourceSchemas, Schema};
+use crate::{Profile, values};
+
+fn err(kind: ScimType, detail: impl Into<String>) -> ScimError {
+    ScimError::bad_request(kind, detail)
+}
+
+/// What a path resolves to.
+pub(crate) enum Target<'s> {
+    /// The resource itself (the core schema URN).
+    Resource,
+    /// An extension schema as a whole.
+    Extension(&'s Schema),
+    /// An attribute, possibly a sub-attribute of it.
+    Attr(AttrTarget<'s>),
+}
+
+/// An attribute target: where it lives (core or an extension), its definition, its sub-attribute.
+#[derive(Clone, Copy)]
+pub(crate) struct AttrTarget<'s> {
+    pub ext: Option<&'s Schema>,
+    pub attr: &'s Attribute,
+    pub sub: Option<&'s Attribute>,
+}
+
+/// Applies operations to one resource, under one profile and set of limits.
+pub(crate) struct Applier<'e> {
+    pub schemas: ResourceSchemas<'e>,
+    pub profile: Profile,
+    pub limits: &'e Limits,
+}
+
+fn container<'d>(
+    doc: &'d Map<String, Value>,
+    ext: Option<&Schema>,
+) -> Option<&'d Map<String, Value>> {
+    match ext {
+        None => Some(doc),
+        Some(ext) => get_ci(doc, &ext.id).and_then(Value::as_object),
+    }
+}
+
+/// The object holding the attribute; an extension's object is created when missing (an empty one
+/// is removed again by `tidy`).
+fn container_mut<'d>(
+    doc: &'d mut Map<String, Value>,
+    ext: Option<&Schema>,
+) -> &'d mut Map<String, Value> {
+    let Some(ext) = ext else { return doc };
+    let key = match key_ci(doc, &ext.id) {
+        Some(key) if doc.get(&key).is_some_and(Value::is_object) => key,
+        Some(key) => {
+            doc.insert(key.clone(), Value::Object(Map::new()));
+            key
+        }
+        None => {
+            doc.insert(ext.id.clone(), Value::Object(Map::new()));
+            ext.id.clone()
+        }
+    };
+    match doc.get_mut(&key) {
+        Some(Value::Object(map)) => map,
+        // The member was made an object just above.
+        _ => unreachable!("extension container is an object"),
+    }
+}
+
+/// The array stored under `name` (canonicalised), created empty when absent or not an array.
+fn array_mut<'c>(container: &'c mut Map<String, Value>, name: &str) -> &'c mut Vec<Value> {
+    let current = take_ci(container, name);
+    let items = match current {
+        Some(Value::Array(items)) => items,
+        Some(Value::Null) | None => Vec::new(),
+        Some(single) => vec![single],
+    };
+    container.insert(name.to_string(), Value::Array(items));
+    match container.get_mut(name) {
+        Some(Value::Array(items)) => items,
+        _ => unreachable!("array was inserted just above"),
+    }
+}
+
+fn opt_equal(a: Option<&Value>, b: Option<&Value>, def: &Attribute) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => values_equal(x, y, Some(def)),
+        _ => false,
+    }
+}
+
+fn assigned(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !is_unassigned(v))
+}
+
+/// Checks a change of one sub-attribute of an existing value against its mutability/required.
+fn check_sub_write(
+    parent: &Attribute,
+    sub: &Attribute,
+    existing: Option<&Value>,
+    new: Option<&Value>,
+) -> Result<(), ScimError> {
+    let was = assigned(existing);
+    let now = assigned(new);
+    let changed = !opt_equal(was, now, sub);
+    match sub.mutability {
+        Mutability::ReadOnly if changed => {
+            return Err(err(
+                ScimType::Mutability,
+                format!("\"{}.{}\" is readOnly", parent.name, sub.name),
+            ));
+        }
+        Mutability::Immutable if changed && was.is_some() => {
+            return Err(err(
+                ScimType::Mutability,
+                format!(
+                    "\"{}.{}\" is immutable and already has a value",
+                    parent.name, sub.name
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if sub.required && was.is_some() && now.is_none() {
+        return Err(err(
+            ScimType::Mutability,
+            format!(
+                "\"{}.{}\" is required and cannot be removed",
+                parent.name, sub.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A brand-new value may not carry readOnly sub-attributes.
+fn check_new_element(attr: &Attribute, element: &Value) -> Result<(), ScimError> {
+    if let Value::Object(map) = element {
+        for (key, v) in map {
+            if let Some(sub) = attr.sub(key) {
+                check_sub_write(attr, sub, None, Some(v))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_primary(v: &Value) -> bool {
+    v.as_object().and_then(|m| m.get("primary")) == Some(&Value::Bool(true))
+}
+
+/// RFC 7643 §2.4: at most one value is primary; the value this operation made primary wins.
+fn fix_primary(attr: &Attribute, items: &mut [Value], touched: &[usize]) -> Result<(), ScimError> {
+    if attr.sub("primary").is_none() {
+        return Ok(());
+    }
+    let winners: Vec<usize> = touched
+        .iter()
+        .copied()
+        .filter(|&i| items.get(i).is_some_and(is_primary))
+        .collect();
+    match winners.as_slice() {
+        [] => Ok(()),
+        [winner] => {
+            for (i, v) in items.iter_mut().enumerate() {
+                if i != *winner && is_primary(v) {
+                    if let Some(m) = v.as_object_mut() {
+                        m.insert("primary".into(), Value::Bool(false));
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Err(err(
+            ScimType::InvalidValue,
+            format!(
+                "only one value of \"{}\" may have \"primary\": true",
+                attr.name
+            ),
+        )),
+    }
+}
+
+/// For attributes whose values are identified by `value` (an immutable `value` sub-attribute, as
+/// in group `members`), or simple multi-valued attributes: a hashable identity of a value.
+fn identity_key(attr: &Attribute, v: &Value) -> Option<String> {
+    let (key, def) = if attr.is_complex() {
+        let def = attr.sub("value")?;
+        (get_ci(v.as_object()?, "value")?, def)
+    } else {
+        (v, attr)
+    };
+    Some(match key {
+        Value::String(s) if !def.case_exact => s.to_lowercase(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+fn compares_by_value(attr: &Attribute) -> bool {
+    attr.is_complex()
+        && attr
+            .sub("value")
+            .is_some_and(|s| s.mutability == Mutability::Immutable)
+}
+
+fn same_value(attr: &Attribute, a: &Value, b: &Value) -> bool {
+    if compares_by_value(attr)
+        && let (Some(x), Some(y)) = (identity_key(attr, a), identity_key(attr, b))
+    {
+        return x == y;
+    }
+    values_equal(a, b, Some(attr))
+}
+
+/// Builds `{x: v, ...}` from a filter that is `x eq v` or an `and` of such (Entra's creation form).
+fn eq_conjunction(
+    filter: &Filter,
+    attr: &Attribute,
+    profile: Profile,
+) -> Option<Map<String, Value>> {
+    let terms: Vec<&Filter> = match filter {
+        Filter::And(terms) => terms.iter().collect(),
+        single => vec![single],
+    };
+    let mut out = Map::new();
+    for term in terms {
+        let Filter::Compare(path, CompareOp::Eq, literal) = term else {
+            return None;
+        };
+        if path.schema.is_some() || path.sub.is_some() {
+            return None;
+        }
+        let sub = attr.sub(&path.name)?;
+        let value = match literal {
+            CompValue::String(s) => Value::String(s.clone()),
+            CompValue::Bool(b) => Value::Bool(*b),
+            CompValue::Number(n) => Value::Number(n.clone()),
+            CompValue::Null => return None,
+        };
+        out.insert(sub.name.clone(), values::simple(sub, value, profile).ok()?);
+    }
+    Some(out)
+}
+
+impl<'e> Applier<'e> {
+    fn strict(&self) -> bool {
+        self.profile == Profile::Strict
+    }
+
+    /// Resolves a path against the resource's schemas.
+    pub fn resolve(&self, path: &Path) -> Result<Target<'e>, ScimError> {
+        let schemas = self.schemas;
+        let Some(name) = &path.attribute else {
+            let urn = path.schema.as_deref().unwrap_or_default();
+            if schemas.is_core(urn) {
+                return Ok(Target::Resource);
+            }
+            return schemas
+                .extension(urn)
+                .map(Target::Extension)
+                .ok_or_else(|| {
+                    err(
+                        ScimType::InvalidPath,
+                        format!(
+                            "unknown schema \"{urn}\" for a {}",
+                            schemas.resource_type.name
+                        ),
+                    )
+                });
+        };
+        let (ext, attr) = match &path.schema {
+            Some(urn) => {
+                let joined = format!("{urn}:{name}");
+                if path.sub.is_none() && path.filter.is_none() {
+                    if schemas.is_core(&joined) {
+                        return Ok(Target::Resource);
+                    }
+                    if let Some(ext) = schemas.extension(&joined) {
+                        return Ok(Target::Extension(ext));
+                    }
+                }
+                if schemas.is_core(urn) {
+                    (None, schemas.core_attribute(name))
+                } else if let Some(ext) = schemas.extension(urn) {
+                    (Some(ext), ext.attribute(name))
+                } else {
+                    return Err(err(
+                        ScimType::InvalidPath,
+                        format!(
+                            "unknown schema \"{urn}\" for a {}",
+                            schemas.resource_type.name
+                        ),
+                    ));
+                }
+            }
+            None if name.eq_ignore_ascii_case("schemas") => {
+                return Err(err(
+                    ScimType::Mutability,
+                    "\"schemas\" is maintained by the service provider: it follows the attributes set",
+                ));
+            }
+            None => (None, schemas.core_attribute(name)),
+        };
+        let attr = attr.ok_or_else(|| {
+            let owner = ext.map_or_else(|| schemas.resource_type.name.clone(), |e| e.id.clone());
+            err(
+                ScimType::InvalidPath,
+                format!("\"{name}\" is not an attribute of {owner}"),
+            )
+        })?;
+        let sub = match &path.sub {
+            None => None,
+            Some(sub_name) if attr.is_complex() => Some(attr.sub(sub_name).ok_or_else(|| {
+                err(
+                    ScimType::InvalidPath,
+                    format!("\"{}\" has no sub-attribute \"{sub_name}\"", attr.name),
+                )
+            })?),
+            Some(sub_name) => {
+                return Err(err(
+                    ScimType::InvalidPath,
+                    format!(
+                        "\"{}\" is not complex, so it has no \"{sub_name}\"",
+                        attr.name
+                    ),
+                ));
+            }
+        };
+        if path.filter.is_some() && !attr.multi_valued {
+            return Err(err(
+                ScimType::InvalidPath,
+                format!(
+                    "\"{}\" is single-valued, so it cannot take a [filter]",
+                    attr.name
+                ),
+            ));
+        }
+        Ok(Target::Attr(AttrTarget { ext, attr, sub }))
+    }
+
+    /// Applies one operation (not atomic by itself: the engine works on a copy).
+    pub fn apply(&self, doc: &mut Map<String, Value>, op: Operation) -> Result<(), ScimError> {
+        match op.op {
+            OpKind::Remove => self.remove(doc, op.path.as_ref(), op.value)?,
+            kind => self.write(doc, kind, op.path.as_ref(), op.value.unwrap_or(Value::Null))?,
+        }
+        self.tidy(doc);
+        Ok(())
+    }
+
+    fn write(
+        &self,
+        doc: &mut Map<String, Value>,
+        kind: OpKind,
+        path: Option<&Path>,
+        value: Value,
+    ) -> Result<(), ScimError> {
+        let Some(path) = path else {
+            return self.write_members(doc, kind, value);
+        };
+        match self.resolve(path)? {
+            Target::Resource => self.write_members(doc, kind, value),
+            Target::Extension(ext) => self.write_extension(doc, kind, ext, value),
+            Target::Attr(t) => self.guarded(doc, t, |d| {
+                self.write_attr(d, kind, t, path.filter.as_ref(), value)
+            }),
+        }
+    }
+
+    /// A path-less add/replace: each member of the object is a target of its own.
+    fn write_members(
+        &self,
+        doc: &mut Map<String, Value>,
+        kind: OpKind,
+        value: Value,
+    ) -> Result<(), ScimError> {
+        let members = match value {
+            Value::Object(members) => members,
+            Value::Null if kind == OpKind::Add => return Ok(()),
+            other => {
+                return Err(err(
+                    ScimType::InvalidValue,
+                    format!(
+                        "without a path, \"value\" must be an object of attributes, not {other}"
+                    ),
+                ));
+            }
+        };
+        for (key, member) in members {
+            if key.eq_ignore_ascii_case("schemas") {
+                self.check_schemas_member(&member)?;
+                continue;
+            }
+            let path = Path::parse_with(&key, self.limits).map_err(|e| {
+                err(
+                    ScimType::InvalidPath,
+                    format!("\"{key}\" is not an attribute name or path ({})", e.detail),
+                )
+            })?;
+            let target = self.resolve(&path)?;
+            let plain = path.filter.is_none()
+                && path.sub.is_none()
+                && (path.schema.is_none() || !matches!(target, Target::Attr(_)));
+            if !plain && self.strict() {
+                return Err(err(
+                    ScimType::InvalidPath,
+                    format!(
+                        "\"{key}\" is a path; in a path-less operation the keys must be attribute names or schema URNs (strict profile)"
+                    ),
+                ));
+            }
+            match target {
+                Target::Resource => self.write_members(doc, kind, member)?,
+                Target::Extension(ext) => self.write_extension(doc, kind, ext, member)?,
+                Target::Attr(t) => self.guarded(doc, t, |d| {
+                    self.write_attr(d, kind, t, path.filter.as_ref(), member)
+                })?,
+            }
+        }
+        Ok(())
+    }
+
+    fn check_schemas_member(&self, value: &Value) -> Result<(), ScimError> {
+        let urns = value.as_array().ok_or_else(|| {
+            err(
+                ScimType::InvalidValue,
+                "\"schemas\" must be an array of schema URNs",
+            )
+        })?;
+        for urn in urns {
+            let known = urn
+                .as_str()
+                .is_some_and(|u| self.schemas.is_core(u) || self.schemas.extension(u).is_some());
+            if !known {
+                return Err(err(
+                    ScimType::InvalidValue,
+                    format!(
+                        "{urn} is not a schema of a {}",
+                        self.schemas.resource_type.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn write_extension(
+        &self,
+        doc: &mut Map<String, Value>,
+        kind: OpKind,
+        ext: &'e Schema,
+        value: Value,
+    ) -> Result<(), ScimError> {
+        let members = match value {
+            Value::Object(members) => members,
+            Value::Null if kind == OpKind::Add => return Ok(()),
+            Value::Null => return self.remove_extension(doc, ext),
+            other => {
+                return Err(err(
+                    ScimType::InvalidValue,
+                    format!("the value for {} must be an object, not {other}", ext.id),
+                ));
+            }
+        };
+        for (key, member) in members {
+            let attr = ext.attribute(&key).ok_or_else(|| {
+                err(
+                    ScimType::InvalidPath,
+                    format!("\"{key}\" is not an attribute of {}", ext.id),
+                )
+            })?;
+            let t = AttrTarget {
+                ext: Some(ext),
+                attr,
+                sub: None,
+            };
+            self.guarded(doc, t, |d| self.write_attr(d, kind, t, None, member))?;
+        }
+        Ok(())
+    }
+
+    fn remove_extension(
+        &self,
+        doc: &mut Map<String, Value>,
+        ext: &Schema,
+    ) -> Result<(), ScimError> {
+        let required = self
+            .schemas
+            .extensions()
+            .any(|(s, required)| required && s.id == ext.id);
+        if required && get_ci(doc, &ext.id).is_some() {
+            return Err(err(
+                ScimType::Mutability,
+                format!("the extension {} is required", ext.id),
+            ));
+        }
+        if let Some(key) = key_ci(doc, &ext.id) {
+            doc.insert(key, Value::Object(Map::new()));
+        }
+        Ok(())
+    }
+
+    /// Runs `change` on an attribute, then enforces readOnly / immutable / required by comparing
+    /// the attribute before and after: unchanged values pass (Okta re-sends `id`).
+    fn guarded(
+        &self,
+        doc: &mut Map<String, Value>,
+        t: AttrTarget<'e>,
+        change: impl FnOnce(&mut Map<String, Value>) -> Result<(), ScimError>,
+    ) -> Result<(), ScimError> {
+        let attr = t.attr;
+        let watched = matches!(
+            attr.mutability,
+            Mutability::ReadOnly | Mutability::Immutable
+        ) || attr.required;
+        let before = if watched {
+            container(doc, t.ext)
+                .and_then(|c| get_ci(c, &attr.name))
+                .cloned()
+        } else {
+            None
+        };
+        change(doc)?;
+        if !watched {
+            return Ok(());
+        }
+        let after = container(doc, t.ext).and_then(|c| get_ci(c, &attr.name));
+        let (was, now) = (assigned(before.as_ref()), assigned(after));
+        let changed = !opt_equal(was, now, attr);
+        match attr.mutability {
+            Mutability::ReadOnly if changed => {
+                return Err(err(
+                    ScimType::Mutability,
+                    format!(
+                        "\"{}\" is readOnly: the service provider sets it",
+                        attr.name
+                    ),
+                ));
+            }
+            Mutability::Immutable if changed && was.is_some() => {
+                return Err(err(
+                    ScimType::Mutability,
+                    format!("\"{}\" is immutable and already has a value", attr.name),
+                ));
+            }
+            _ => {}
+        }
+        if attr.required && was.is_some() && now.is_none() {
+            return Err(err(
+                ScimType::Mutability,
+                format!("\"{}\" is required and cannot be removed", attr.name),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_size(&self, attr: &Attribute, len: usize) -> Result<(), ScimError> {
+        if len > self.limits.max_values_per_attribute {
+            return Err(err(
+                ScimType::TooMany,
+                format!(
+                    "\"{}\" would have {len} values, over the limit of {}",
+                    attr.name, self.limits.max_values_per_attribute
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn write_attr(
+        &self,
+        doc: &mut Map<String, Value>,
+        kind: OpKind,
+        t: AttrTarget<'e>,
+        filter: Option<&Filter>,
+        value: Value,
+    ) -> Result<(), ScimError> {
+        let attr = t.attr;
+        if let Some(filter) = filter {
+            return self.write_filtered(doc, kind, t, filter, value);
+        }
+        let container = container_mut(doc, t.ext);
+        match (attr.multi_valued, t.sub) {
+            (false, None) if value.is_null() => {
+                if kind == OpKind::Replace {
+                    take_ci(container, &attr.name);
+                }
+                Ok(())
+            }
+            (false, None) if !attr.is_complex() => {
+                let v = values::simple(attr, value, self.profile)?;
+                set_canonical(container, &attr.name, v);
+                Ok(())
+            }
+            (false, None) => {
+                let given = values::complex(attr, value, self.profile)?;
+                self.merge_singular(container, kind, attr, given)
+            }
+            (false, Some(sub)) => {
+                if value.is_null() && kind == OpKind::Add {
+                    return Ok(());
+                }
+                let v = if value.is_null() {
+                    Value::Null
+                } else {
+                    values::simple(sub, value, self.profile)?
+                };
+                let mut given = Map::new();
+                given.insert(sub.name.clone(), v);
+                self.merge_singular(container, kind, attr, given)
+            }
+            (true, None) => {
+                let items = values::elements(attr, value, self.profile)?;
+                for item in &items {
+                    check_new_element(attr, item)?;
+                }
+                let arr = array_mut(container, &attr.name);
+                let touched = match kind {
+                    OpKind::Replace => {
+                        *arr = items;
+                        (0..arr.len()).collect()
+                    }
+                    _ => append_distinct(attr, arr, items),
+                };
+                fix_primary(attr, arr, &touched)?;
+                let len = arr.len();
+                self.finish_array(container, attr, len)
+            }
+            (true, Some(sub)) => {
+                if value.is_null() && kind == OpKind::Add {
+                    return Ok(());
+                }
+                let v = if value.is_null() {
+                    None
+                } else {
+                    Some(values::simple(sub, value, self.profile)?)
+                };
+                let arr = array_mut(container, &attr.name);
+                if arr.is_empty() {
+                    if let Some(v) = v {
+                        let mut element = Map::new();
+                        element.insert(sub.name.clone(), v);
+                        arr.push(Value::Object(element));
+                    }
+                } else {
+                    let all = 0..arr.len();
+                    set_sub_on(attr, sub, arr, all, v.as_ref())?;
+                }
+                let touched: Vec<usize> = (0..arr.len()).collect();
+                fix_primary(attr, arr, &touched)?;
+                let len = arr.len();
+                self.finish_array(container, attr, len)
+            }
+        }
+    }
+
+    /// Drops an emptied multi-valued attribute and enforces the values limit.
+    fn finish_array(
+        &self,
+        container: &mut Map<String, Value>,
+        attr: &Attribute,
+        len: usize,
+    ) -> Result<(), ScimError> {
+        if len == 0 {
+            take_ci(container, &attr.name);
+        }
+        self.check_size(attr, len)
+    }
+
+    /// Add/replace sub-attributes of a singular complex attribute (RFC 7644 §3.5.2.3: the others
+    /// are left as they are). A `null` member unassigns when replacing and is ignored when adding.
+    fn merge_singular(
+        &self,
+        container: &mut Map<String, Value>,
+        kind: OpKind,
+        attr: &Attribute,
+        given: Map<String, Value>,
+    ) -> Result<(), ScimError> {
+        let mut current = match take_ci(container, &attr.name) {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        for (key, v) in given {
+            if v.is_null() && kind == OpKind::Add {
+                continue;
+            }
+            if let Some(sub) = attr.sub(&key) {
+                check_sub_write(attr, sub, get_ci(&current, &key), Some(&v))?;
+            }
+            if v.is_null() {
+                take_ci(&mut current, &key);
+            } else {
+                set_canonical(&mut current, &key, v);
+            }
+        }
+        if !current.is_empty() {
+            container.insert(attr.name.clone(), Value::Object(current));
+        }
+        Ok(())
+    }
+
+    fn matching_indices(
+        &self,
+        attr: &Attribute,
+        filter: &Filter,
+        items: &[Value],
+    ) -> Result<Vec<usize>, ScimError> {
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if evaluate(filter, Scope::Element(item, attr))? {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    fn no_target(attr: &Attribute, filter: &Filter) -> ScimError {
+        err(
+            ScimType::NoTarget,
+            format!("no value of \"{}\" matches [{filter}]", attr.name),
+        )
+    }
+
+    fn write_filtered(
+        &self,
+        doc: &mut Map<String, Value>,
+        kind: OpKind,
+        t: AttrTarget<'e>,
+        filter: &Filter,
+        value: Value,
+    ) -> Result<(), ScimError> {
+        let attr = t.attr;
+        let container = container_mut(doc, t.ext);
+        let arr = array_mut(container, &attr.name);
+        let matches = self.matching_indices(attr, filter, arr)?;
+        let touched = if matches.is_empty() {
+            let created = match t.sub {
+                Some(sub) if !self.strict() => {
+                    eq_conjunction(filter, attr, self.profile).map(|base| (sub, base))
+                }
+                _ => None,
+            };
+            let Some((sub, mut element)) = created else {
+                let len = arr.len();
+                self.finish_array(container, attr, len)?;
+                return Err(Self::no_target(attr, filter));
+            };
+            if !value.is_null() {
+                element.insert(sub.name.clone(), values::simple(sub, value, self.profile)?);
+                let element = Value::Object(element);
+                check_new_element(attr, &element)?;
+                arr.push(element);
+            }
+            vec![arr.len().saturating_sub(1)]
+        } else if let Some(sub) = t.sub {
+            if value.is_null() && kind == OpKind::Add {
+                return Ok(());
+            }
+            let v = if value.is_null() {
+                None
+            } else {
+                Some(values::simple(sub, value, self.profile)?)
+            };
+            set_sub_on(attr, sub, arr, matches.iter().copied(), v.as_ref())?;
+            matches
+        } else {
+            let value = match value {
+                Value::Array(mut one) if one.len() == 1 && !self.strict() => one.swap_remove(0),
+                other => other,
+            };
+            match values::element(attr, value, self.profile)? {
+                None if kind == OpKind::Add => return Ok(()),
+                None => {
+                    let drop: HashSet<usize> = matches.into_iter().collect();
+                    let mut i = 0;
+                    arr.retain(|_| (!drop.contains(&i), i += 1).0);
+                    Vec::new()
+                }
+                Some(new) => {
+                    check_new_element(attr, &new)?;
+                    for &i in &matches {
+                        arr[i] = new.clone();
+                    }
+                    matches
+                }
+            }
+        };
+        arr.retain(|v| !is_unassigned(v));
+        fix_primary(attr, arr, &touched)?;
+        let len = arr.len();
+        self.finish_array(container, attr, len)
+    }
+
+    fn remove(
+        &self,
+        doc: &mut Map<String, Value>,
+        path: Option<&Path>,
+        value: Option<Value>,
+    ) -> Result<(), ScimError> {
+        let Some(path) = path else {
+            return Err(err(
+                ScimType::NoTarget,
+                "remove needs a \"path\" naming what to remove",
+            ));
+        };
+        let value = value.filter(|v| !v.is_null());
+        if value.is_some() && self.strict() {
+            return Err(err(
+                ScimType::InvalidSyntax,
+                "remove takes no \"value\" (strict profile); select values with a filter such as members[value eq \"...\"]",
+            ));
+        }
+        match self.resolve(path)? {
+            Target::Resource => Err(err(
+                ScimType::NoTarget,
+                "remove cannot target the resource itself",
+            )),
+            Target::Extension(ext) => self.remove_extension(doc, ext),
+            Target::Attr(t) => self.guarded(doc, t, |d| {
+                self.remove_attr(d, t, path.filter.as_ref(), value)
+            }),
+        }
+    }
+
+    fn remove_attr(
+        &self,
+        doc: &mut Map<String, Value>,
+        t: AttrTarget<'e>,
+        filter: Option<&Filter>,
+        value: Option<Value>,
+    ) -> Result<(), ScimError> {
+        let attr = t.attr;
+        let absent = container(doc, t.ext)
+            .and_then(|c| get_ci(c, &attr.name))
+            .is_none_or(Value::is_null);
+        if absent {
+            return match filter {
+                Some(f) if self.strict() => Err(Self::no_target(attr, f)),
+                _ => Ok(()),
+            };
+        }
+        let container = container_mut(doc, t.ext);
+        if !attr.multi_valued {
+            match t.sub {
+                None => {
+                    take_ci(container, &attr.name);
+                }
+                Some(sub) => {
+                    if let Some(Value::Object(current)) = get_ci(container, &attr.name).cloned() {
+                        let mut current = current;
+                        check_sub_write(attr, sub, get_ci(&current, &sub.name), None)?;
+                        take_ci(&mut current, &sub.name);
+                        if current.is_empty() {
+                            take_ci(container, &attr.name);
+                        } else {
+                            set_canonical(container, &attr.name, Value::Object(current));
+                        }
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let arr = array_mut(container, &attr.name);
+        match (filter, t.sub) {
+            (None, None) => match value {
+                Some(listed) => {
+                    remove_listed(attr, arr, values::elements(attr, listed, self.profile)?)
+                }
+                None => arr.clear(),
+            },
+            (None, Some(sub)) => {
+                let all = 0..arr.len();
+                set_sub_on(attr, sub, arr, all, None)?
+            }
+            (Some(f), sub) => {
+                let matches = self.matching_indices(attr, f, arr)?;
+                if matches.is_empty() && self.strict() {
+                    return Err(Self::no_target(attr, f));
+                }
+                match sub {
+                    Some(sub) => set_sub_on(attr, sub, arr, matches.into_iter(), None)?,
+                    None => {
+                        let drop: HashSet<usize> = matches.into_iter().collect();
+                        let mut i = 0;
+                        arr.retain(|_| (!drop.contains(&i), i += 1).0);
+                    }
+                }
+            }
+        }
+        arr.retain(|v| !is_unassigned(v));
+        let len = arr.len();
+        self.finish_array(container, attr, len)
+    }
+
+    /// Keeps each extension's object and its URN in `schemas` in step: an extension with data is
+    /// listed (and spelled canonically); one left empty is dropped with its URN.
+    pub fn tidy(&self, doc: &mut Map<String, Value>) {
+        for (ext, _) in self.schemas.extensions() {
+            let Some(key) = key_ci(doc, &ext.id) else {
+                continue;
+            };
+            let has_data = doc.get(&key).is_some_and(|v| !is_unassigned(v));
+            let schemas = match take_ci(doc, "schemas") {
+                Some(Value::Array(list)) => list,
+                _ => Vec::new(),
+            };
+            let mut schemas: Vec<Value> = schemas
+                .into_iter()
+                .filter(|u| !u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(&ext.id)))
+                .collect();
+            let listed_before = key.as_str() == ext.id;
+            if has_data {
+                schemas.push(Value::String(ext.id.clone()));
+                if !listed_before {
+                    if let Some(v) = doc.shift_remove(&key) {
+                        doc.insert(ext.id.clone(), v);
+                    }
+                }
+            } else {
+                doc.shift_remove(&key);
+            }
+            doc.shift_insert(0, "schemas".into(), Value::Array(schemas));
+        }
+    }
+}
+
+/// Sets (or, with `None`, removes) `sub` on the values at `indices`, checking its mutability.
+fn set_sub_on(
+    attr: &Attribute,
+    sub: &Attribute,
+    arr: &mut [Value],
+    indices: impl Iterator<Item = usize>,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    for i in indices {
+        let Some(Value::Object(element)) = arr.get_mut(i) else {
+            continue;
+        };
+        check_sub_write(attr, sub, get_ci(element, &sub.name), value)?;
+        match value {
+            Some(v) => set_canonical(element, &sub.name, v.clone()),
+            None => {
+                take_ci(element, &sub.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends the values not already present; returns the indices appended. Values identified by
+/// `value` (group members) or simple values are looked up in a hash set, so adding to a large
+/// group is linear.
+fn append_distinct(attr: &Attribute, arr: &mut Vec<Value>, items: Vec<Value>) -> Vec<usize> {
+    let mut touched = Vec::with_capacity(items.len());
+    let hashable = compares_by_value(attr) || !attr.is_complex();
+    if hashable && arr.len().saturating_mul(items.len()) > 64 {
+        let mut seen: HashSet<String> = arr.iter().filter_map(|v| identity_key(attr, v)).collect();
+        for item in items {
+            let fresh = match identity_key(attr, &item) {
+                Some(key) => seen.insert(key),
+                None => !arr.iter().any(|e| same_value(attr, e, &item)),
+            };
+            if fresh {
+                touched.push(arr.len());
+                arr.push(item);
+            }
+        }
+        return touched;
+    }
+    for item in items {
+        if !arr.iter().any(|e| same_value(attr, e, &item)) {
+            touched.push(arr.len());
+            arr.push(item);
+        }
+    }
+    touched
+}
+
+/// Entra's remove-with-value: drops the values listed (by `value` when the listed items have one).
+fn remove_listed(attr: &Attribute, arr: &mut Vec<Value>, listed: Vec<Value>) {
+    let keys: HashSet<String> = listed
+        .iter()
+        .filter_map(|v| identity_key(attr, v))
+        .collect();
+    let others: Vec<&Value> = listed
+        .iter()
+        .filter(|v| identity_key(attr, v).is_none())
+        .collect();
+    arr.retain(|e| {
+        let by_key = identity_key(attr, e).is_some_and(|k| keys.contains(&k));
+        !(by_key || others.iter().any(|o| values_equal(e, o, Some(attr))))
+    });
+}

@@ -1,0 +1,160 @@
+//! Checking and normalising incoming values against attribute definitions (RFC 7643 §2.3):
+//! types, canonical sub-attribute names, and the compatible profile's lenient forms.
+use serde_json::{Map, Value};
+
+use crate::Profile;
+use crate::error::{ScimError, ScimType};
+use crate::schema::{AttrType, Attribute};
+
+fn invalid(detail: String) -> ScimError {
+    ScimError::bad_request(ScimType::InvalidValue, detail)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Checks a simple (non-complex) value against `attr`'s type; the compatible profile turns
+/// `"True"`/`"False"` strings into booleans.
+pub fn simple(attr: &Attribute, value: Value, profile: Profile) -> Result<Value, ScimError> {
+    let ok = match (attr.ty, &value) {
+        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(_)) => true,
+        (AttrType::Boolean, Value::Bool(_)) => true,
+        (AttrType::Boolean, Value::String(s)) if profile == Profile::Compatible => {
+            if s.eq_ignore_ascii_case("true") {
+                return Ok(Value::Bool(true));
+            }
+            if s.eq_ignore_ascii_case("false") {
+                return Ok(Value::Bool(false));
+            }
+            false
+        }
+        (AttrType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (AttrType::Decimal, Value::Number(_)) => true,
+        (AttrType::DateTime, Value::String(s)) => crate::datetime::parse(s).is_some(),
+        _ => false,
+    };
+    if ok {
+        return Ok(value);
+    }
+    let expected = match attr.ty {
+        AttrType::DateTime => "a dateTime string such as \"2024-01-31T12:00:00Z\"",
+        AttrType::Integer => "an integer",
+        AttrType::Decimal => "a number",
+        AttrType::Boolean => "true or false",
+        AttrType::Complex => "an object",
+        _ => "a string",
+    };
+    Err(invalid(format!(
+        "\"{}\" must be {expected}, not {}",
+        attr.name,
+        kind(&value)
+    )))
+}
+
+/// Checks a complex value: an object whose members are known sub-attributes, renamed to their
+/// canonical spelling. `null` members are kept (the caller decides what unassigning means).
+/// The compatible profile reads a bare scalar as `{"value": scalar}`.
+pub fn complex(
+    attr: &Attribute,
+    value: Value,
+    profile: Profile,
+) -> Result<Map<String, Value>, ScimError> {
+    let value = match value {
+        Value::Object(map) => map,
+        scalar @ (Value::String(_) | Value::Number(_) | Value::Bool(_))
+            if profile == Profile::Compatible && attr.sub("value").is_some() =>
+        {
+            let mut map = Map::new();
+            map.insert("value".into(), scalar);
+            map
+        }
+        other => {
+            return Err(invalid(format!(
+                "\"{}\" is complex: its value must be an object, not {}",
+                attr.name,
+                kind(&other)
+            )));
+        }
+    };
+    let mut out = Map::with_capacity(value.len());
+    for (key, member) in value {
+        let Some(sub) = attr.sub(&key) else {
+            if member.is_null() {
+                continue;
+            }
+            let known: Vec<&str> = attr
+                .sub_attributes
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            return Err(invalid(format!(
+                "\"{}\" has no sub-attribute \"{key}\" (it has: {})",
+                attr.name,
+                known.join(", ")
+            )));
+        };
+        if out.contains_key(&sub.name) {
+            return Err(invalid(format!(
+                "\"{}.{}\" is given twice (names are case-insensitive)",
+                attr.name, sub.name
+            )));
+        }
+        let member = if member.is_null() {
+            Value::Null
+        } else {
+            simple(sub, member, profile)?
+        };
+        out.insert(sub.name.clone(), member);
+    }
+    Ok(out)
+}
+
+/// One value of `attr` (an element, when multi-valued), with `null` sub-attributes dropped.
+/// `None` when nothing is left (a null, or an object of nulls).
+pub fn element(
+    attr: &Attribute,
+    value: Value,
+    profile: Profile,
+) -> Result<Option<Value>, ScimError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    if !attr.is_complex() {
+        return simple(attr, value, profile).map(Some);
+    }
+    let mut map = complex(attr, value, profile)?;
+    map.retain(|_, v| !v.is_null());
+    Ok((!map.is_empty()).then_some(Value::Object(map)))
+}
+
+/// The values of a multi-valued attribute: an array (the compatible profile also takes a single
+/// value), each element checked; nulls dropped.
+pub fn elements(attr: &Attribute, value: Value, profile: Profile) -> Result<Vec<Value>, ScimError> {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        single if profile == Profile::Compatible => vec![single],
+        other => {
+            return Err(invalid(format!(
+                "\"{}\" is multi-valued: its value must be an array, not {}",
+                attr.name,
+                kind(&other)
+            )));
+        }
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(v) = element(attr, item, profile)? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
