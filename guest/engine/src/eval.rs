@@ -281,3 +281,117 @@ pub fn evaluate(filter: &Filter, scope: Scope<'_>) -> Result<bool, ScimError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::{Engine, ScimType};
+
+    fn user() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "id": "2819c223-7f76-453a-919d-413861904646",
+            "userName": "BJensen@Example.com",
+            "name": {"familyName": "Jensen", "givenName": "Barbara"},
+            "title": "",
+            "active": true,
+            "emails": [
+                {"value": "bjensen@example.com", "type": "work", "primary": true},
+                {"value": "babs@jensen.org", "type": "home"}
+            ],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "701984", "manager": {"value": "26118915"}},
+            "meta": {"resourceType": "User", "created": "2010-01-23T04:56:22Z", "lastModified": "2011-05-13T04:42:34Z"}
+        })
+    }
+
+    fn matches(filter: &str) -> bool {
+        Engine::default()
+            .matches(&user(), filter)
+            .unwrap_or_else(|e| panic!("{filter}: {e}"))
+    }
+
+    #[test]
+    fn string_comparisons_follow_case_exact() {
+        assert!(matches("userName eq \"bjensen@example.com\""));
+        assert!(matches("id eq \"2819c223-7f76-453a-919d-413861904646\""));
+        assert!(!matches("id eq \"2819C223-7F76-453A-919D-413861904646\""));
+        assert!(matches(
+            "name.familyName sw \"jen\" and name.givenName ew \"ARA\""
+        ));
+        assert!(matches("userName co \"@example\""));
+    }
+
+    #[test]
+    fn multi_valued_attributes_match_any_value() {
+        assert!(matches("emails.value ew \"jensen.org\""));
+        assert!(matches("emails co \"jensen.org\""));
+        assert!(matches("emails[type eq \"work\" and primary eq true]"));
+        assert!(!matches("emails[type eq \"home\" and primary eq true]"));
+        assert!(matches("emails.type ne \"other\""));
+        assert!(!matches("emails.type ne \"work\""));
+    }
+
+    #[test]
+    fn date_times_compare_as_instants() {
+        assert!(matches("meta.lastModified gt \"2011-05-13T04:42:33Z\""));
+        assert!(matches(
+            "meta.lastModified eq \"2011-05-13T06:42:34+02:00\""
+        ));
+        assert!(!matches("meta.created ge \"2011-01-01T00:00:00Z\""));
+    }
+
+    #[test]
+    fn presence_null_and_logic() {
+        assert!(matches("name pr and emails pr"));
+        assert!(!matches("title pr"), "an empty string is not present");
+        assert!(matches("nickName eq null and not (nickName pr)"));
+        assert!(matches("active eq true or userName eq \"x\""));
+        assert!(matches(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"701984\""
+        ));
+        assert!(matches(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq \"26118915\""
+        ));
+        assert!(matches(
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName pr"
+        ));
+    }
+
+    #[test]
+    fn ordering_booleans_is_an_invalid_filter() {
+        for bad in [
+            "active gt true",
+            "active gt \"x\"",
+            "userName co 5",
+            "userName gt null",
+            "urn:x:y:foo eq \"1\"",
+        ] {
+            let err = Engine::default().matches(&user(), bad).expect_err(bad);
+            assert_eq!(err.scim_type, Some(ScimType::InvalidFilter), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn numbers_compare_numerically_with_custom_schemas() {
+        let config = r#"{"schemas": [{"id": "urn:example:params:scim:schemas:extension:game:2.0:User", "name": "Game",
+            "attributes": [{"name": "score", "type": "integer"}, {"name": "ratio", "type": "decimal"},
+                           {"name": "badges", "type": "complex", "multiValued": true, "subAttributes": [
+                               {"name": "value", "type": "string"}, {"name": "earned", "type": "dateTime"}, {"name": "level", "type": "integer"}]}]}]}"#;
+        let engine = Engine::from_config_json(config).unwrap();
+        let mut user = user();
+        user["urn:example:params:scim:schemas:extension:game:2.0:User"] = json!({"score": 12, "ratio": 0.5, "badges": [{"value": "gold", "earned": "2024-03-01T10:00:00Z", "level": 3}]});
+        let m = |f: &str| {
+            engine
+                .matches(&user, f)
+                .unwrap_or_else(|e| panic!("{f}: {e}"))
+        };
+        let ext = "urn:example:params:scim:schemas:extension:game:2.0:User";
+        assert!(m(&format!("{ext}:score gt 9")));
+        assert!(!m(&format!("{ext}:score lt 9")));
+        assert!(m(&format!("{ext}:ratio le 0.5")));
+        assert!(m(&format!(
+            "{ext}:badges[earned lt \"2024-03-01T11:00:00+00:00\" and level ge 3]"
+        )));
+    }
+}

@@ -455,7 +455,7 @@ mod tests {
             "meta.lastModified gt \"2011-05-13T04:42:34Z\"",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"701984\"",
             "title pr and userType eq \"Intern\"",
-            "x eq -1.5e3 or y eq 7 or z eq true or w ne null",
+            "x eq -1.5 or y eq 7 or z eq true or w ne null",
         ] {
             let f = parse(text);
             assert_eq!(f.to_string(), text);

@@ -135,11 +135,11 @@ impl Engine {
                 "the resource must be a JSON object",
             ));
         };
-        let applier = patch::Applier {
-            schemas: self.config.registry.resource_schemas(&doc)?,
-            profile: self.config.profile,
-            limits: &self.config.limits,
-        };
+        let applier = patch::Applier::new(
+            self.config.registry.resource_schemas(&doc)?,
+            self.config.profile,
+            &self.config.limits,
+        );
         match request::parse(patch, self.config.profile, &self.config.limits)? {
             PatchBody::Operations(ops) => {
                 for (index, op) in ops.into_iter().enumerate() {

@@ -1,5 +1,6 @@
 //! The operation semantics of RFC 7644 §3.5.2 (add, remove, replace), schema-aware, with the
 //! compatible profile's identity-provider forms. See docs/semantics.md for every rule.
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
@@ -41,6 +42,18 @@ pub(crate) struct Applier<'e> {
     pub schemas: ResourceSchemas<'e>,
     pub profile: Profile,
     pub limits: &'e Limits,
+    /// The identities of the values of the attribute the previous operation appended to, so a
+    /// run of single-member adds to a large group costs O(1) each instead of a scan each.
+    append_index: RefCell<Option<AppendIndex>>,
+    /// Whether the current operation appended through (and so kept) `append_index`.
+    append_index_kept: Cell<bool>,
+}
+
+/// See [`Applier::append_index`].
+struct AppendIndex {
+    owner: (Option<String>, String),
+    len: usize,
+    keys: HashSet<String>,
 }
 
 fn container<'d>(
@@ -78,18 +91,21 @@ fn container_mut<'d>(
     }
 }
 
-/// The array stored under `name` (canonicalised), created empty when absent or not an array.
+/// The array stored under `name` (canonicalised), created empty when absent; a lone non-array
+/// value becomes a one-element array.
 fn array_mut<'c>(container: &'c mut Map<String, Value>, name: &str) -> &'c mut Vec<Value> {
-    let current = take_ci(container, name);
-    let items = match current {
-        Some(Value::Array(items)) => items,
-        Some(Value::Null) | None => Vec::new(),
-        Some(single) => vec![single],
-    };
-    container.insert(name.to_string(), Value::Array(items));
+    let in_place = container.get(name).is_some_and(Value::is_array);
+    if !in_place {
+        let items = match take_ci(container, name) {
+            Some(Value::Array(items)) => items,
+            Some(Value::Null) | None => Vec::new(),
+            Some(single) => vec![single],
+        };
+        container.insert(name.to_string(), Value::Array(items));
+    }
     match container.get_mut(name) {
         Some(Value::Array(items)) => items,
-        _ => unreachable!("array was inserted just above"),
+        _ => unreachable!("an array is stored under the canonical name just above"),
     }
 }
 
@@ -175,10 +191,11 @@ fn fix_primary(attr: &Attribute, items: &mut [Value], touched: &[usize]) -> Resu
         [] => Ok(()),
         [winner] => {
             for (i, v) in items.iter_mut().enumerate() {
-                if i != *winner && is_primary(v) {
-                    if let Some(m) = v.as_object_mut() {
-                        m.insert("primary".into(), Value::Bool(false));
-                    }
+                if i != *winner
+                    && is_primary(v)
+                    && let Some(m) = v.as_object_mut()
+                {
+                    m.insert("primary".into(), Value::Bool(false));
                 }
             }
             Ok(())
@@ -196,12 +213,7 @@ fn fix_primary(attr: &Attribute, items: &mut [Value], touched: &[usize]) -> Resu
 /// For attributes whose values are identified by `value` (an immutable `value` sub-attribute, as
 /// in group `members`), or simple multi-valued attributes: a hashable identity of a value.
 fn identity_key(attr: &Attribute, v: &Value) -> Option<String> {
-    let (key, def) = if attr.is_complex() {
-        let def = attr.sub("value")?;
-        (get_ci(v.as_object()?, "value")?, def)
-    } else {
-        (v, attr)
-    };
+    let (key, def) = identity_of(attr, v)?;
     Some(match key {
         Value::String(s) if !def.case_exact => s.to_lowercase(),
         Value::String(s) => s.clone(),
@@ -216,11 +228,24 @@ fn compares_by_value(attr: &Attribute) -> bool {
             .is_some_and(|s| s.mutability == Mutability::Immutable)
 }
 
+/// The identity `value` of a value, when `attr` compares its values by it.
+fn identity_of<'v, 'a>(attr: &'a Attribute, v: &'v Value) -> Option<(&'v Value, &'a Attribute)> {
+    if attr.is_complex() {
+        let def = attr.sub("value")?;
+        Some((get_ci(v.as_object()?, "value")?, def))
+    } else {
+        Some((v, attr))
+    }
+}
+
 fn same_value(attr: &Attribute, a: &Value, b: &Value) -> bool {
     if compares_by_value(attr)
-        && let (Some(x), Some(y)) = (identity_key(attr, a), identity_key(attr, b))
+        && let (Some((x, def)), Some((y, _))) = (identity_of(attr, a), identity_of(attr, b))
     {
-        return x == y;
+        return match (x, y) {
+            (Value::String(x), Value::String(y)) if def.case_exact => x == y,
+            _ => values_equal(x, y, Some(def)),
+        };
     }
     values_equal(a, b, Some(attr))
 }
@@ -256,6 +281,17 @@ fn eq_conjunction(
 }
 
 impl<'e> Applier<'e> {
+    /// An applier for one resource.
+    pub fn new(schemas: ResourceSchemas<'e>, profile: Profile, limits: &'e Limits) -> Self {
+        Applier {
+            schemas,
+            profile,
+            limits,
+            append_index: RefCell::new(None),
+            append_index_kept: Cell::new(false),
+        }
+    }
+
     fn strict(&self) -> bool {
         self.profile == Profile::Strict
     }
@@ -353,12 +389,51 @@ impl<'e> Applier<'e> {
 
     /// Applies one operation (not atomic by itself: the engine works on a copy).
     pub fn apply(&self, doc: &mut Map<String, Value>, op: Operation) -> Result<(), ScimError> {
-        match op.op {
-            OpKind::Remove => self.remove(doc, op.path.as_ref(), op.value)?,
-            kind => self.write(doc, kind, op.path.as_ref(), op.value.unwrap_or(Value::Null))?,
+        self.append_index_kept.set(false);
+        let result = match op.op {
+            OpKind::Remove => self.remove(doc, op.path.as_ref(), op.value),
+            kind => self.write(doc, kind, op.path.as_ref(), op.value.unwrap_or(Value::Null)),
+        };
+        if !self.append_index_kept.get() {
+            self.append_index.take();
         }
+        result?;
         self.tidy(doc);
         Ok(())
+    }
+
+    /// Appends `items` to the values of `t`, skipping those already present (see `append_distinct`),
+    /// reusing the identity index of the previous operation when it appended to the same attribute.
+    fn append(&self, t: AttrTarget<'e>, arr: &mut Vec<Value>, items: Vec<Value>) -> Vec<usize> {
+        let attr = t.attr;
+        let hashable = compares_by_value(attr) || !attr.is_complex();
+        if !hashable || (arr.len() < 64 && items.len() <= 16) {
+            return append_distinct(attr, arr, items);
+        }
+        let owner = (t.ext.map(|e| e.id.clone()), attr.name.clone());
+        let mut index = match self.append_index.take() {
+            Some(index) if index.owner == owner && index.len == arr.len() => index,
+            _ => AppendIndex {
+                owner,
+                len: 0,
+                keys: arr.iter().filter_map(|v| identity_key(attr, v)).collect(),
+            },
+        };
+        let mut touched = Vec::with_capacity(items.len());
+        for item in items {
+            let fresh = match identity_key(attr, &item) {
+                Some(key) => index.keys.insert(key),
+                None => !arr.iter().any(|e| same_value(attr, e, &item)),
+            };
+            if fresh {
+                touched.push(arr.len());
+                arr.push(item);
+            }
+        }
+        index.len = arr.len();
+        self.append_index.replace(Some(index));
+        self.append_index_kept.set(true);
+        touched
     }
 
     fn write(
@@ -633,7 +708,7 @@ impl<'e> Applier<'e> {
                         *arr = items;
                         (0..arr.len()).collect()
                     }
-                    _ => append_distinct(attr, arr, items),
+                    _ => self.append(t, arr, items),
                 };
                 fix_primary(attr, arr, &touched)?;
                 let len = arr.len();
@@ -913,26 +988,31 @@ impl<'e> Applier<'e> {
                 continue;
             };
             let has_data = doc.get(&key).is_some_and(|v| !is_unassigned(v));
-            let schemas = match take_ci(doc, "schemas") {
-                Some(Value::Array(list)) => list,
-                _ => Vec::new(),
-            };
-            let mut schemas: Vec<Value> = schemas
-                .into_iter()
-                .filter(|u| !u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(&ext.id)))
-                .collect();
-            let listed_before = key.as_str() == ext.id;
             if has_data {
-                schemas.push(Value::String(ext.id.clone()));
-                if !listed_before {
-                    if let Some(v) = doc.shift_remove(&key) {
-                        doc.insert(ext.id.clone(), v);
-                    }
+                if key != ext.id
+                    && let Some(data) = doc.get(&key).cloned()
+                {
+                    set_canonical(doc, &ext.id, data);
                 }
             } else {
                 doc.shift_remove(&key);
             }
-            doc.shift_insert(0, "schemas".into(), Value::Array(schemas));
+            let schemas_key = key_ci(doc, "schemas").unwrap_or_else(|| "schemas".to_string());
+            let schemas = doc
+                .entry(schemas_key)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if !schemas.is_array() {
+                *schemas = Value::Array(Vec::new());
+            }
+            if let Value::Array(list) = schemas {
+                let is_ext =
+                    |u: &Value| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(&ext.id));
+                match (has_data, list.iter().any(is_ext)) {
+                    (true, false) => list.push(Value::String(ext.id.clone())),
+                    (false, true) => list.retain(|u| !is_ext(u)),
+                    _ => {}
+                }
+            }
         }
     }
 }
@@ -960,26 +1040,9 @@ fn set_sub_on(
     Ok(())
 }
 
-/// Appends the values not already present; returns the indices appended. Values identified by
-/// `value` (group members) or simple values are looked up in a hash set, so adding to a large
-/// group is linear.
+/// Appends the values not already present, found by a scan; returns the indices appended.
 fn append_distinct(attr: &Attribute, arr: &mut Vec<Value>, items: Vec<Value>) -> Vec<usize> {
     let mut touched = Vec::with_capacity(items.len());
-    let hashable = compares_by_value(attr) || !attr.is_complex();
-    if hashable && arr.len().saturating_mul(items.len()) > 64 {
-        let mut seen: HashSet<String> = arr.iter().filter_map(|v| identity_key(attr, v)).collect();
-        for item in items {
-            let fresh = match identity_key(attr, &item) {
-                Some(key) => seen.insert(key),
-                None => !arr.iter().any(|e| same_value(attr, e, &item)),
-            };
-            if fresh {
-                touched.push(arr.len());
-                arr.push(item);
-            }
-        }
-        return touched;
-    }
     for item in items {
         if !arr.iter().any(|e| same_value(attr, e, &item)) {
             touched.push(arr.len());

@@ -1,0 +1,227 @@
+//! Builds the `scim-patch` engine component for `wasm32-wasip2` and exports its path as
+//! `SCIM_PATCH_COMPONENT`, so the host can embed it with `include_bytes!`.
+//!
+//! This is the pattern of wasmtime's `crates/test-programs`: a nested `cargo build` of the guest
+//! package, in release mode, with its own target directory (`<outer target dir>/guest-wasm`) so it
+//! neither fights the outer build for its lock nor inherits its flags. On `wasm32-wasip2` a `cdylib`
+//! is already a component, so no `wasm-tools component new` step is needed.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+const GUEST_PACKAGE: &str = "scim-patch";
+const GUEST_ARTIFACT: &str = "scim_patch.wasm";
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            for line in message.lines() {
+                println!("cargo::error={line}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let manifest_dir = PathBuf::from(required_env("CARGO_MANIFEST_DIR")?);
+    let workspace = manifest_dir
+        .parent()
+        .ok_or("the host crate has no parent directory (expected the workspace root)")?;
+    for watched in [
+        "guest/engine/src",
+        "guest/engine/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
+        println!(
+            "cargo::rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+
+    let cargo = required_env("CARGO")?;
+    let rustc = required_env("RUSTC")?;
+    ensure_wasm_target(&rustc)?;
+
+    let out_dir = PathBuf::from(required_env("OUT_DIR")?);
+    let target_dir = outer_target_dir(&out_dir).join("guest-wasm");
+
+    let mut build = Command::new(&cargo);
+    build
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--release",
+            "--package",
+            GUEST_PACKAGE,
+            "--target",
+            WASM_TARGET,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("RUSTC", &rustc)
+        // Build scripts must keep stdout for `cargo::` directives: send the guest build's
+        // output to stderr, which cargo shows when this script fails.
+        .stdout(Stdio::from(std::io::stderr()));
+    for key in inherited_build_env() {
+        build.env_remove(key);
+    }
+    let status = build.status().map_err(|e| {
+        format!(
+            "could not run `{}` to build the guest engine: {e}",
+            cargo.to_string_lossy()
+        )
+    })?;
+    if !status.success() {
+        return Err(format!(
+            "building the guest engine (`cargo build --release -p {GUEST_PACKAGE} --target {WASM_TARGET}`) \
+             failed with {status}; see the compiler output above"
+        ));
+    }
+
+    let component = target_dir
+        .join(WASM_TARGET)
+        .join("release")
+        .join(GUEST_ARTIFACT);
+    check_is_component(&component)?;
+    println!(
+        "cargo::rustc-env=SCIM_PATCH_COMPONENT={}",
+        component.display()
+    );
+    Ok(())
+}
+
+fn required_env(key: &str) -> Result<OsString, String> {
+    env::var_os(key).ok_or_else(|| format!("cargo did not set {key} for the build script"))
+}
+
+/// Environment that cargo sets for (or passes through to) this build script and that would
+/// leak the outer build's target, flags, profile or wrappers into the guest build.
+fn inherited_build_env() -> Vec<String> {
+    const EXACT: &[&str] = &[
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET_DIR",
+        "CARGO_BUILD_BUILD_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_CRATE_NAME",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        // `cargo clippy` lints through a workspace wrapper; the guest is not ours to lint here.
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CLIPPY_ARGS",
+        "TARGET",
+        "HOST",
+        "PROFILE",
+        "OPT_LEVEL",
+        "DEBUG",
+        "OUT_DIR",
+        "NUM_JOBS",
+    ];
+    const PREFIXES: &[&str] = &[
+        "CARGO_PROFILE_",
+        "CARGO_CFG_",
+        "CARGO_FEATURE_",
+        "CARGO_PKG_",
+    ];
+    env::vars_os()
+        .filter_map(|(key, _)| key.into_string().ok())
+        .filter(|key| EXACT.contains(&key.as_str()) || PREFIXES.iter().any(|p| key.starts_with(p)))
+        .collect()
+}
+
+/// The outer target directory: the nearest ancestor of `OUT_DIR` holding cargo's
+/// `CACHEDIR.TAG`, or else the directory above `<profile>/build/<pkg>-<hash>/out`
+/// (`<target>/[<triple>/]<profile>/build/...`).
+fn outer_target_dir(out_dir: &Path) -> PathBuf {
+    if let Some(tagged) = out_dir
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+    {
+        return tagged.to_path_buf();
+    }
+    let cross = env::var_os("TARGET") != env::var_os("HOST");
+    let profile_dir = out_dir.ancestors().nth(3).unwrap_or(out_dir);
+    let parent = if cross {
+        profile_dir.parent().and_then(Path::parent)
+    } else {
+        profile_dir.parent()
+    };
+    parent.unwrap_or(out_dir).to_path_buf()
+}
+
+/// Makes sure the `wasm32-wasip2` standard library is installed, installing it with rustup
+/// when it is not.
+fn ensure_wasm_target(rustc: &OsString) -> Result<(), String> {
+    let output = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| {
+            format!(
+                "could not run `{} --print sysroot`: {e}",
+                rustc.to_string_lossy()
+            )
+        })?;
+    if !output.status.success() {
+        return Err(format!(
+            "`{} --print sysroot` failed with {}",
+            rustc.to_string_lossy(),
+            output.status
+        ));
+    }
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    if sysroot.join("lib/rustlib").join(WASM_TARGET).is_dir() {
+        return Ok(());
+    }
+
+    println!(
+        "cargo::warning=the {WASM_TARGET} target is not installed in {}; running `rustup target add {WASM_TARGET}`",
+        sysroot.display()
+    );
+    let mut rustup = Command::new("rustup");
+    rustup
+        .args(["target", "add", WASM_TARGET])
+        .stdout(Stdio::from(std::io::stderr()));
+    if let Some(toolchain) = env::var_os("RUSTUP_TOOLCHAIN") {
+        rustup.arg("--toolchain").arg(toolchain);
+    }
+    let installed = rustup
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false);
+    if installed && sysroot.join("lib/rustlib").join(WASM_TARGET).is_dir() {
+        return Ok(());
+    }
+    Err(format!(
+        "the {WASM_TARGET} Rust target is required to build the scim-patch engine component and \
+         `rustup target add {WASM_TARGET}` did not install it into {}.\n\
+         Install it yourself (`rustup target add {WASM_TARGET}`), or use a toolchain that ships it.",
+        sysroot.display()
+    ))
+}
+
+/// Fails unless `path` starts with the header of a WebAssembly *component* (layer 1), not a core
+/// module: a guard against a toolchain that emits core modules for `wasm32-wasip2`.
+fn check_is_component(path: &Path) -> Result<(), String> {
+    const COMPONENT_HEADER: [u8; 8] = [0x00, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00];
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("the guest build did not produce {}: {e}", path.display()))?;
+    if bytes.starts_with(&COMPONENT_HEADER) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not a WebAssembly component (expected a component header)",
+            path.display()
+        ))
+    }
+}

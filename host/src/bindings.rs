@@ -1,0 +1,6 @@
+//! Host bindings generated from `wit/engine.wit`, world `patch-engine`.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "patch-engine",
+});

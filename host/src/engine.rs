@@ -1,0 +1,96 @@
+//! [`PatchEngine`]: the engine component, compiled and linked once.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine};
+
+use crate::bindings::PatchEnginePre;
+use crate::sandbox::HostState;
+use crate::{HostError, Limits, Patcher};
+
+/// The engine component built from `guest/engine` by this crate's build script, embedded in the
+/// binary.
+pub static EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("SCIM_PATCH_COMPONENT"));
+
+/// The SCIM PATCH engine component, compiled once and ready to instantiate.
+///
+/// Compiling the component is the expensive step (see the crate docs); do it once per process
+/// and share the result: `PatchEngine` is `Send + Sync` and cheap to clone (an `Arc`). Each
+/// [`Patcher`] it makes is a separate sandboxed instance.
+#[derive(Clone)]
+pub struct PatchEngine {
+    shared: Arc<Shared>,
+}
+
+/// What every [`Patcher`] of one [`PatchEngine`] shares.
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) pre: PatchEnginePre<HostState>,
+    pub(crate) limits: Limits,
+}
+
+impl PatchEngine {
+    /// Compiles the embedded engine component ([`EMBEDDED_COMPONENT`]) with the default [`Limits`].
+    pub fn new() -> Result<Self, HostError> {
+        Self::from_bytes(EMBEDDED_COMPONENT, Limits::default())
+    }
+
+    /// Compiles an engine component from its binary encoding.
+    ///
+    /// Fails with [`HostError::Load`] when `bytes` is not a component wasmtime can compile, or
+    /// when it does not fit the `scim:patch/engine` world with only WASI imports.
+    pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Self, HostError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true).consume_fuel(true);
+        let engine = Engine::new(&config).map_err(HostError::Load)?;
+        let component = Component::from_binary(&engine, bytes).map_err(HostError::Load)?;
+
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(HostError::Load)?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(HostError::Load)?;
+        let pre = PatchEnginePre::new(instance_pre).map_err(HostError::Load)?;
+        Ok(PatchEngine {
+            shared: Arc::new(Shared {
+                engine,
+                pre,
+                limits,
+            }),
+        })
+    }
+
+    /// Reads and compiles an engine component file (for example a newer build than the
+    /// embedded one).
+    pub fn from_file(path: impl AsRef<Path>, limits: Limits) -> Result<Self, HostError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| HostError::ReadComponent {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, limits)
+    }
+
+    /// The caps every call through this engine runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// Instantiates the component in a fresh sandboxed store and creates a `patcher` from
+    /// `config_json` (see [`PatcherConfig`](crate::PatcherConfig); `"{}"` gives the defaults).
+    ///
+    /// Fails with [`HostError::Config`] when the engine rejects the configuration.
+    pub fn patcher(&self, config_json: &str) -> Result<Patcher, HostError> {
+        Patcher::new(Arc::clone(&self.shared), config_json)
+    }
+}
+
+impl std::fmt::Debug for PatchEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatchEngine")
+            .field("limits", &self.shared.limits)
+            .finish_non_exhaustive()
+    }
+}
