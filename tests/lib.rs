@@ -26,6 +26,8 @@ pub struct Case {
     pub resource: Value,
     /// The PATCH body.
     pub patch: Value,
+    /// Extra engine configuration (`schemas`, `resourceTypes`, `limits`), if the case has one.
+    pub config: Option<Value>,
     /// What must come out.
     pub expected: Expected,
 }
@@ -111,6 +113,7 @@ pub fn patch_cases() -> Vec<Case> {
                     .to_string(),
                 resource,
                 patch: entry["patch"].clone(),
+                config: entry.get("config").cloned(),
                 expected,
             });
         }
@@ -142,14 +145,26 @@ pub fn judge(case: &Case, outcome: &Result<Value, ErrorOutcome>) -> Result<(), S
     }
 }
 
-/// Runs every case through `apply(profile, resource, patch)` and returns the failures.
+impl Case {
+    /// The engine configuration JSON for this case: its `config` plus its `profile`.
+    pub fn config_json(&self) -> String {
+        let mut config = match &self.config {
+            Some(Value::Object(map)) => map.clone(),
+            _ => serde_json::Map::new(),
+        };
+        config.insert("profile".into(), Value::String(self.profile.clone()));
+        Value::Object(config).to_string()
+    }
+}
+
+/// Runs every case through `apply(case)` and returns the case count and the failures.
 pub fn run_corpus(
-    mut apply: impl FnMut(&str, &Value, &Value) -> Result<Value, ErrorOutcome>,
+    mut apply: impl FnMut(&Case) -> Result<Value, ErrorOutcome>,
 ) -> (usize, Vec<String>) {
     let cases = patch_cases();
     let mut failures = Vec::new();
     for case in &cases {
-        let outcome = apply(&case.profile, &case.resource, &case.patch);
+        let outcome = apply(case);
         if let Err(why) = judge(case, &outcome) {
             failures.push(format!("{} [{}]\n  {why}", case.name, case.profile));
         }

@@ -1,36 +1,39 @@
-//! The fixture corpus against the native engine (and, in `component_parity`, the component).
-use scim_patch::{Config, Engine, Profile};
-use scim_tests::{ErrorOutcome, run_corpus};
+//! The fixture corpus against the native engine and through the engine component (parity).
+use std::collections::HashMap;
+
+use scim_patch::Engine;
+use scim_tests::{Case, ErrorOutcome, patch_cases, run_corpus};
 use serde_json::Value;
 
-fn native(profile: &str) -> Engine {
-    let profile = if profile == "strict" {
-        Profile::Strict
-    } else {
-        Profile::Compatible
-    };
-    Engine::new(Config {
-        profile,
-        ..Config::default()
-    })
+/// Engines (or patchers) are built once per distinct configuration.
+fn cached<'c, T>(
+    cache: &'c mut HashMap<String, T>,
+    case: &Case,
+    build: impl FnOnce(&str) -> T,
+) -> &'c mut T {
+    let key = case.config_json();
+    cache.entry(key.clone()).or_insert_with(|| build(&key))
 }
 
 #[test]
 fn corpus_passes_on_the_native_engine() {
-    let (compatible, strict) = (native("compatible"), native("strict"));
-    let (total, failures) = run_corpus(|profile, resource: &Value, patch: &Value| {
-        let engine = if profile == "strict" {
-            &strict
-        } else {
-            &compatible
-        };
-        engine.apply(resource, patch).map_err(|e| ErrorOutcome {
-            status: e.status,
-            scim_type: e.scim_type.map(|t| t.as_str().to_string()),
-            detail: e.detail,
-        })
+    let mut engines: HashMap<String, Engine> = HashMap::new();
+    let (total, failures) = run_corpus(|case| {
+        let engine = cached(&mut engines, case, |config| {
+            Engine::from_config_json(config).expect("case config is valid")
+        });
+        engine
+            .apply(&case.resource, &case.patch)
+            .map_err(|e| ErrorOutcome {
+                status: e.status,
+                scim_type: e.scim_type.map(|t| t.as_str().to_string()),
+                detail: e.detail,
+            })
     });
-    eprintln!("{total} fixture cases, {} failed", failures.len());
+    eprintln!(
+        "{total} fixture cases on the native engine, {} failed",
+        failures.len()
+    );
     assert!(total >= 200, "the corpus has only {total} cases");
     assert!(
         failures.is_empty(),
@@ -43,19 +46,12 @@ fn corpus_passes_on_the_native_engine() {
 #[test]
 fn corpus_passes_through_the_component_with_the_same_results() {
     let host = scim_host::PatchEngine::new().expect("the embedded engine component loads");
-    let mut compatible = host
-        .patcher(r#"{"profile": "compatible"}"#)
-        .expect("compatible patcher");
-    let mut strict = host
-        .patcher(r#"{"profile": "strict"}"#)
-        .expect("strict patcher");
-    let (total, failures) = run_corpus(|profile, resource: &Value, patch: &Value| {
-        let patcher = if profile == "strict" {
-            &mut strict
-        } else {
-            &mut compatible
-        };
-        match patcher.apply(&resource.to_string(), &patch.to_string()) {
+    let mut patchers = HashMap::new();
+    let (total, failures) = run_corpus(|case| {
+        let patcher = cached(&mut patchers, case, |config| {
+            host.patcher(config).expect("case config is valid")
+        });
+        match patcher.apply(&case.resource.to_string(), &case.patch.to_string()) {
             Ok(Ok(text)) => serde_json::from_str(&text).map_err(|e| ErrorOutcome {
                 status: 0,
                 scim_type: None,
@@ -86,22 +82,52 @@ fn corpus_passes_through_the_component_with_the_same_results() {
 }
 
 #[test]
-fn native_and_component_errors_carry_the_same_detail() {
+fn native_and_component_agree_byte_for_byte_including_error_details() {
     let host = scim_host::PatchEngine::new().expect("component loads");
-    let mut patcher = host.patcher("{}").expect("patcher");
-    let native = Engine::default();
-    for case in scim_tests::patch_cases()
-        .iter()
-        .filter(|c| c.profile == "compatible")
-    {
+    let mut patchers = HashMap::new();
+    let mut engines: HashMap<String, Engine> = HashMap::new();
+    for case in patch_cases() {
         let (resource, patch) = (case.resource.to_string(), case.patch.to_string());
-        let here = native.apply_json(&resource, &patch).map_err(|e| e.detail);
+        let engine = cached(&mut engines, &case, |config| {
+            Engine::from_config_json(config).expect("valid config")
+        });
+        let here = engine
+            .apply_json(&resource, &patch)
+            .map_err(|e| (e.status, e.detail));
+        let patcher = cached(&mut patchers, &case, |config| {
+            host.patcher(config).expect("valid config")
+        });
         let there = patcher
             .apply(&resource, &patch)
             .expect("no host error")
-            .map_err(|e| e.detail);
-        let here = here.map(|t| serde_json::from_str::<Value>(&t).ok());
-        let there = there.map(|t| serde_json::from_str::<Value>(&t).ok());
+            .map_err(|e| (e.status, e.detail));
         assert_eq!(here, there, "{}", case.name);
+    }
+}
+
+#[test]
+fn error_cases_leave_the_input_untouched_and_render_as_scim_errors() {
+    let engine = Engine::default();
+    for case in patch_cases()
+        .into_iter()
+        .filter(|c| c.config.is_none() && c.profile == "compatible")
+    {
+        let before = case.resource.clone();
+        if let Err(e) = engine.apply(&case.resource, &case.patch) {
+            assert_eq!(case.resource, before, "{}", case.name);
+            let doc: Value = e.to_json();
+            assert_eq!(
+                doc["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                doc["status"],
+                Value::String(e.status.to_string()),
+                "{}",
+                case.name
+            );
+            assert!(!e.detail.is_empty(), "{}", case.name);
+        }
     }
 }
