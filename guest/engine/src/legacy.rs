@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ScimError, ScimType};
 use crate::json::{get_ci, take_ci, values_equal};
-use crate::patch::{Applier, AttrTarget, Target};
+use crate::patch::{Applier, AttrTarget, Target, extension_attribute};
 use crate::path::Path;
 use crate::request::{OpKind, Operation};
 use crate::schema::Attribute;
@@ -74,17 +74,8 @@ pub(crate) fn apply(
                     ));
                 };
                 for (name, member) in members {
-                    let attr = ext.attribute(&name).ok_or_else(|| {
-                        ScimError::bad_request(
-                            ScimType::InvalidPath,
-                            format!("\"{name}\" is not an attribute of {}", ext.id),
-                        )
-                    })?;
-                    let t = AttrTarget {
-                        ext: Some(ext),
-                        attr,
-                        sub: None,
-                    };
+                    let t = extension_attribute(ext, &name)?;
+                    let attr = t.attr;
                     if attr.multi_valued {
                         merge_multi(applier, doc, t, member)?;
                     } else {

@@ -37,6 +37,24 @@ pub(crate) struct AttrTarget<'s> {
     pub sub: Option<&'s Attribute>,
 }
 
+/// The attribute `name` of the extension `ext` as a target (400 invalidPath when it has none).
+pub(crate) fn extension_attribute<'s>(
+    ext: &'s Schema,
+    name: &str,
+) -> Result<AttrTarget<'s>, ScimError> {
+    let attr = ext.attribute(name).ok_or_else(|| {
+        err(
+            ScimType::InvalidPath,
+            format!("\"{name}\" is not an attribute of {}", ext.id),
+        )
+    })?;
+    Ok(AttrTarget {
+        ext: Some(ext),
+        attr,
+        sub: None,
+    })
+}
+
 /// Applies operations to one resource, under one profile and set of limits.
 pub(crate) struct Applier<'e> {
     pub schemas: ResourceSchemas<'e>,
@@ -551,17 +569,7 @@ impl<'e> Applier<'e> {
             }
         };
         for (key, member) in members {
-            let attr = ext.attribute(&key).ok_or_else(|| {
-                err(
-                    ScimType::InvalidPath,
-                    format!("\"{key}\" is not an attribute of {}", ext.id),
-                )
-            })?;
-            let t = AttrTarget {
-                ext: Some(ext),
-                attr,
-                sub: None,
-            };
+            let t = extension_attribute(ext, &key)?;
             self.guarded(doc, t, |d| self.write_attr(d, kind, t, None, member))?;
         }
         Ok(())
