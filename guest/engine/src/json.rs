@@ -87,6 +87,65 @@ pub fn values_equal(a: &Value, b: &Value, attr: Option<&Attribute>) -> bool {
     }
 }
 
+/// A text key such that two values have equal keys exactly when [`values_equal`] holds for
+/// them (nulls ignored, names and non-caseExact strings folded, dateTimes as instants, numbers by
+/// value): lets duplicate detection use hash sets, keeping large attributes linear.
+pub fn canonical_key(value: &Value, def: Option<&Attribute>) -> String {
+    let mut out = String::new();
+    write_canonical(value, def, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, def: Option<&Attribute>, out: &mut String) {
+    match value {
+        Value::Null => out.push('~'),
+        Value::Bool(b) => out.push_str(if *b { "T" } else { "F" }),
+        Value::Number(n) => {
+            out.push('#');
+            match n.as_f64() {
+                Some(f) => out.push_str(&f.to_string()),
+                None => out.push_str(&n.to_string()),
+            }
+        }
+        Value::String(s) => {
+            let instant = def
+                .filter(|d| d.ty == AttrType::DateTime)
+                .and_then(|_| crate::datetime::parse(s));
+            match instant {
+                Some(at) => out.push_str(&format!("@{at:?}")),
+                None if def.is_some_and(|d| d.case_exact) => {
+                    out.push_str(&Value::String(s.clone()).to_string())
+                }
+                None => out.push_str(&Value::String(s.to_lowercase()).to_string()),
+            }
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for item in items {
+                write_canonical(item, def, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut members: Vec<(String, &Value)> = map
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.to_lowercase(), v))
+                .collect();
+            members.sort_by(|a, b| a.0.cmp(&b.0));
+            out.push('{');
+            for (key, member) in members {
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(member, def.and_then(|d| d.sub(&key)), out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +162,37 @@ mod tests {
             serde_json::to_string(&m).unwrap(),
             r#"{"a":1,"userName":"y","c":3}"#
         );
+    }
+
+    #[test]
+    fn canonical_keys_agree_with_equality() {
+        let pairs = [
+            (
+                json!({"Value": "a", "x": null}),
+                json!({"value": "A"}),
+                true,
+            ),
+            (
+                json!({"value": "a"}),
+                json!({"value": "a", "type": "work"}),
+                false,
+            ),
+            (
+                json!({"type": "work", "value": "a"}),
+                json!({"value": "a", "type": "WORK"}),
+                true,
+            ),
+            (json!(1), json!(1.0), true),
+            (json!("x"), json!(["x"]), false),
+        ];
+        for (a, b, equal) in pairs {
+            assert_eq!(values_equal(&a, &b, None), equal, "{a} {b}");
+            assert_eq!(
+                canonical_key(&a, None) == canonical_key(&b, None),
+                equal,
+                "{a} {b}"
+            );
+        }
     }
 
     #[test]

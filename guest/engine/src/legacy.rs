@@ -1,10 +1,12 @@
 //! SCIM 1.1 partial-resource PATCH (draft-scim-api 1.1 §3.3.2, sent by Workspace ONE and Okta's 1.1
 //! connectors): `meta.attributes` names attributes to remove, the rest of the body merges in, and
 //! multi-valued values carrying `"operation": "delete"` are removed.
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::error::{ScimError, ScimType};
-use crate::json::{get_ci, take_ci, values_equal};
+use crate::json::{canonical_key, get_ci, take_ci};
 use crate::patch::{Applier, AttrTarget, Target, extension_attribute};
 use crate::path::Path;
 use crate::request::{OpKind, Operation};
@@ -120,27 +122,19 @@ fn attr_path(urn: &str, name: &str) -> Path {
     }
 }
 
-/// True when `existing` is the value `given` refers to: same `value` when `given` has one,
-/// otherwise every member of `given` matches.
-fn refers_to(attr: &Attribute, existing: &Value, given: &Map<String, Value>) -> bool {
-    let Some(current) = existing.as_object() else {
-        return given
-            .get("value")
-            .is_some_and(|v| values_equal(existing, v, Some(attr)));
-    };
-    match given.get("value") {
-        Some(v) => get_ci(current, "value").is_some_and(|c| values_equal(c, v, attr.sub("value"))),
-        None => {
-            !given.is_empty()
-                && given.iter().all(|(k, v)| {
-                    get_ci(current, k).is_some_and(|c| values_equal(c, v, attr.sub(k)))
-                })
-        }
+/// The key a SCIM 1.1 value is matched on: its `value` (a simple attribute's values are their own
+/// `value`), honouring caseExact.
+fn value_key(attr: &Attribute, v: &Value) -> Option<String> {
+    if !attr.is_complex() {
+        return Some(canonical_key(v, Some(attr)));
     }
+    let value = get_ci(v.as_object()?, "value")?;
+    Some(canonical_key(value, attr.sub("value")))
 }
 
 /// Merges a 1.1 multi-valued member: each given value updates the value with the same `value`,
-/// is appended when new, or removes its match when it carries `"operation": "delete"`.
+/// is appended when new, or removes its match when it carries `"operation": "delete"` (a value
+/// without `value` matches whole). Indexed by hash, so large members lists merge in linear time.
 fn merge_multi(
     applier: &Applier<'_>,
     doc: &mut Map<String, Value>,
@@ -153,16 +147,32 @@ fn merge_multi(
         Value::Null => Vec::new(),
         single => vec![single],
     };
-    let mut merged: Vec<Value> = match t
-        .ext
-        .map_or(Some(&*doc), |e| {
-            get_ci(doc, &e.id).and_then(Value::as_object)
-        })
-        .and_then(|c| get_ci(c, &attr.name))
-    {
-        Some(Value::Array(current)) => current.clone(),
+    let container = t.ext.map_or(Some(&*doc), |e| {
+        get_ci(doc, &e.id).and_then(Value::as_object)
+    });
+    let mut slots: Vec<Option<Value>> = match container.and_then(|c| get_ci(c, &attr.name)) {
+        Some(Value::Array(current)) => current.iter().cloned().map(Some).collect(),
         _ => Vec::new(),
     };
+    let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_whole: HashMap<String, Vec<usize>> = HashMap::new();
+    let index = |slot: usize,
+                 v: &Value,
+                 by_value: &mut HashMap<String, Vec<usize>>,
+                 by_whole: &mut HashMap<String, Vec<usize>>| {
+        if let Some(key) = value_key(attr, v) {
+            by_value.entry(key).or_default().push(slot);
+        }
+        by_whole
+            .entry(canonical_key(v, Some(attr)))
+            .or_default()
+            .push(slot);
+    };
+    for (slot, v) in slots.iter().enumerate() {
+        if let Some(v) = v {
+            index(slot, v, &mut by_value, &mut by_whole);
+        }
+    }
     for item in items {
         let delete = is_delete(&item);
         let item = match item {
@@ -175,31 +185,46 @@ fn merge_multi(
         let Some(item) = values::element(attr, item, applier.profile)? else {
             continue;
         };
-        let given = match &item {
-            Value::Object(m) => m.clone(),
-            scalar => Map::from_iter([("value".to_string(), scalar.clone())]),
+        let key = value_key(attr, &item);
+        let matches = match &key {
+            Some(k) => by_value.get(k),
+            None => by_whole.get(&canonical_key(&item, Some(attr))),
         };
+        let live: Vec<usize> = matches
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| slots[i].is_some())
+            .collect();
         if delete {
-            merged.retain(|e| !refers_to(attr, e, &given));
+            for i in live {
+                slots[i] = None;
+            }
             continue;
         }
-        let position = given
-            .contains_key("value")
-            .then(|| merged.iter().position(|e| refers_to(attr, e, &given)))
-            .flatten();
-        match (position, merged.get_mut(position.unwrap_or(usize::MAX))) {
-            (Some(_), Some(Value::Object(existing))) => {
-                for (k, v) in given {
-                    existing.insert(k, v);
+        match (live.first(), &item) {
+            (Some(&i), Value::Object(given)) if key.is_some() => {
+                if let Some(Value::Object(existing)) = &mut slots[i] {
+                    for (k, v) in given {
+                        existing.insert(k.clone(), v.clone());
+                    }
                 }
             }
-            _ => {
-                if !merged.iter().any(|e| values_equal(e, &item, Some(attr))) {
-                    merged.push(item);
+            (Some(_), _) => {}
+            (None, _) => {
+                let whole = canonical_key(&item, Some(attr));
+                if by_whole
+                    .get(&whole)
+                    .is_some_and(|found| found.iter().any(|&i| slots[i].is_some()))
+                {
+                    continue;
                 }
+                index(slots.len(), &item, &mut by_value, &mut by_whole);
+                slots.push(Some(item));
             }
         }
     }
+    let merged: Vec<Value> = slots.into_iter().flatten().collect();
     let path = match t.ext {
         Some(ext) => attr_path(&ext.id, &attr.name),
         None => Path {

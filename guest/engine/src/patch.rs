@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 use crate::error::{ScimError, ScimType};
 use crate::eval::{Scope, evaluate};
 use crate::filter::{CompValue, CompareOp, Filter};
-use crate::json::{get_ci, is_unassigned, key_ci, set_canonical, take_ci, values_equal};
+use crate::json::{
+    canonical_key, get_ci, is_unassigned, key_ci, set_canonical, take_ci, values_equal,
+};
 use crate::limits::Limits;
 use crate::path::Path;
 use crate::request::{OpKind, Operation};
@@ -228,17 +230,6 @@ fn fix_primary(attr: &Attribute, items: &mut [Value], touched: &[usize]) -> Resu
     }
 }
 
-/// For attributes whose values are identified by `value` (an immutable `value` sub-attribute, as
-/// in group `members`), or simple multi-valued attributes: a hashable identity of a value.
-fn identity_key(attr: &Attribute, v: &Value) -> Option<String> {
-    let (key, def) = identity_of(attr, v)?;
-    Some(match key {
-        Value::String(s) if !def.case_exact => s.to_lowercase(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
-}
-
 fn compares_by_value(attr: &Attribute) -> bool {
     attr.is_complex()
         && attr
@@ -246,26 +237,25 @@ fn compares_by_value(attr: &Attribute) -> bool {
             .is_some_and(|s| s.mutability == Mutability::Immutable)
 }
 
-/// The identity `value` of a value, when `attr` compares its values by it.
-fn identity_of<'v, 'a>(attr: &'a Attribute, v: &'v Value) -> Option<(&'v Value, &'a Attribute)> {
-    if attr.is_complex() {
-        let def = attr.sub("value")?;
-        Some((get_ci(v.as_object()?, "value")?, def))
-    } else {
-        Some((v, attr))
+/// The `value` sub-attribute of a complex value, with its definition.
+fn value_member<'v, 'a>(
+    attr: &'a Attribute,
+    v: &'v Value,
+) -> Option<(&'v Value, Option<&'a Attribute>)> {
+    Some((get_ci(v.as_object()?, "value")?, attr.sub("value")))
+}
+
+/// A hashable identity: values of attributes identified by `value` (group `members`) compare by
+/// it; everything else compares whole, as [`values_equal`] does.
+fn identity_key(attr: &Attribute, v: &Value) -> String {
+    match value_member(attr, v).filter(|_| compares_by_value(attr)) {
+        Some((value, def)) => format!("v{}", canonical_key(value, def)),
+        None => format!("w{}", canonical_key(v, Some(attr))),
     }
 }
 
 fn same_value(attr: &Attribute, a: &Value, b: &Value) -> bool {
-    if compares_by_value(attr)
-        && let (Some((x, def)), Some((y, _))) = (identity_of(attr, a), identity_of(attr, b))
-    {
-        return match (x, y) {
-            (Value::String(x), Value::String(y)) if def.case_exact => x == y,
-            _ => values_equal(x, y, Some(def)),
-        };
-    }
-    values_equal(a, b, Some(attr))
+    identity_key(attr, a) == identity_key(attr, b)
 }
 
 /// Builds `{x: v, ...}` from a filter that is `x eq v` or an `and` of such (Entra's creation form).
@@ -424,8 +414,7 @@ impl<'e> Applier<'e> {
     /// reusing the identity index of the previous operation when it appended to the same attribute.
     fn append(&self, t: AttrTarget<'e>, arr: &mut Vec<Value>, items: Vec<Value>) -> Vec<usize> {
         let attr = t.attr;
-        let hashable = compares_by_value(attr) || !attr.is_complex();
-        if !hashable || (arr.len() < 64 && items.len() <= 16) {
+        if arr.len() < 64 && items.len() <= 16 {
             return append_distinct(attr, arr, items);
         }
         let owner = (t.ext.map(|e| e.id.clone()), attr.name.clone());
@@ -434,16 +423,12 @@ impl<'e> Applier<'e> {
             _ => AppendIndex {
                 owner,
                 len: 0,
-                keys: arr.iter().filter_map(|v| identity_key(attr, v)).collect(),
+                keys: arr.iter().map(|v| identity_key(attr, v)).collect(),
             },
         };
         let mut touched = Vec::with_capacity(items.len());
         for item in items {
-            let fresh = match identity_key(attr, &item) {
-                Some(key) => index.keys.insert(key),
-                None => !arr.iter().any(|e| same_value(attr, e, &item)),
-            };
-            if fresh {
+            if index.keys.insert(identity_key(attr, &item)) {
                 touched.push(arr.len());
                 arr.push(item);
             }
@@ -1060,18 +1045,21 @@ fn append_distinct(attr: &Attribute, arr: &mut Vec<Value>, items: Vec<Value>) ->
     touched
 }
 
-/// Entra's remove-with-value: drops the values listed (by `value` when the listed items have one).
+/// Entra's remove-with-value: drops the values listed, matched by `value` when a listed item has
+/// one (`members: [{"value": id}]`), else whole. Hash sets keep it linear.
 fn remove_listed(attr: &Attribute, arr: &mut Vec<Value>, listed: Vec<Value>) {
-    let keys: HashSet<String> = listed
-        .iter()
-        .filter_map(|v| identity_key(attr, v))
-        .collect();
-    let others: Vec<&Value> = listed
-        .iter()
-        .filter(|v| identity_key(attr, v).is_none())
-        .collect();
+    let by_value = |v: &Value| value_member(attr, v).map(|(value, def)| canonical_key(value, def));
+    let mut value_keys = HashSet::new();
+    let mut whole_keys = HashSet::new();
+    for item in &listed {
+        match by_value(item) {
+            Some(key) => value_keys.insert(key),
+            None => whole_keys.insert(canonical_key(item, Some(attr))),
+        };
+    }
     arr.retain(|e| {
-        let by_key = identity_key(attr, e).is_some_and(|k| keys.contains(&k));
-        !(by_key || others.iter().any(|o| values_equal(e, o, Some(attr))))
+        let listed_by_value = by_value(e).is_some_and(|k| value_keys.contains(&k));
+        !(listed_by_value
+            || (!whole_keys.is_empty() && whole_keys.contains(&canonical_key(e, Some(attr)))))
     });
 }

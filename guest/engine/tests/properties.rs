@@ -249,3 +249,42 @@ fn large_groups_and_long_patches_are_accepted() {
     let out = Engine::default().apply(&group, &patch).unwrap();
     assert_eq!(out["members"].as_array().map(Vec::len), Some(101_000));
 }
+
+#[test]
+fn large_value_lists_merge_in_linear_time() {
+    // Quadratic duplicate checks would take minutes here; hashing keeps each under a second.
+    let emails: Vec<Value> = (0..20_000)
+        .map(|i| json!({"value": format!("u{i}@example.com"), "type": "work"}))
+        .collect();
+    let mut doubled = emails.clone();
+    doubled.extend(emails.iter().cloned());
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "emails", "value": doubled}]});
+    let out = Engine::default().apply(&user(), &patch).unwrap();
+    assert_eq!(out["emails"].as_array().map(Vec::len), Some(20_002));
+
+    let members: Vec<Value> = (0..20_000)
+        .map(|i| json!({"value": format!("m{i}")}))
+        .collect();
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g", "displayName": "G", "members": members});
+    let removals: Vec<Value> = (0..20_000)
+        .step_by(2)
+        .map(|i| json!({"value": format!("m{i}")}))
+        .collect();
+    let entra = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove", "path": "members", "value": removals}]});
+    let out = Engine::default().apply(&group, &entra).unwrap();
+    assert_eq!(out["members"].as_array().map(Vec::len), Some(10_000));
+
+    let legacy_values: Vec<Value> = (0..20_000)
+        .map(|i| {
+            if i % 2 == 0 {
+                json!({"value": format!("m{i}"), "operation": "delete"})
+            } else {
+                json!({"value": format!("n{i}")})
+            }
+        })
+        .collect();
+    let out = Engine::default()
+        .apply(&group, &json!({"members": legacy_values}))
+        .unwrap();
+    assert_eq!(out["members"].as_array().map(Vec::len), Some(20_000));
+}
