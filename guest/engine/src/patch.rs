@@ -554,6 +554,11 @@ impl<'e> Applier<'e> {
             }
         };
         for (key, member) in members {
+            // Some clients (scim2-models) put the extension's own `schemas` inside its object.
+            if key.eq_ignore_ascii_case("schemas") {
+                self.check_schemas_member(&member)?;
+                continue;
+            }
             let t = extension_attribute(ext, &key)?;
             self.guarded(doc, t, |d| self.write_attr(d, kind, t, None, member))?;
         }

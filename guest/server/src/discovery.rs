@@ -27,6 +27,13 @@ pub fn service_provider_config(base: &str) -> Value {
     })
 }
 
+/// Whether a schema is advertised. SCIM 1.1 extensions (`urn:scim:...`) are accepted for
+/// compatibility but not listed: SCIM 2.0 clients cannot address attributes under a URN whose
+/// last segment is a version such as `1.0` (scim2-tester fails to parse them).
+pub fn advertised(urn: &str) -> bool {
+    !urn.to_ascii_lowercase().starts_with("urn:scim:")
+}
+
 /// One resource type document.
 pub fn resource_type(registry: &Registry, name: &str, base: &str) -> Option<Value> {
     let rt = registry
@@ -36,6 +43,7 @@ pub fn resource_type(registry: &Registry, name: &str, base: &str) -> Option<Valu
     let extensions: Vec<Value> = rt
         .extensions
         .iter()
+        .filter(|(urn, _)| advertised(urn))
         .map(|(urn, required)| json!({"schema": urn, "required": required}))
         .collect();
     Some(json!({

@@ -166,14 +166,9 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
 }
 
 /// Sorts, pages and projects `matched` into a ListResponse.
-pub fn page(
-    kind: Kind,
-    mut matched: Vec<Map<String, Value>>,
-    query: &ListQuery,
-    _engine: &Engine,
-) -> Value {
+pub fn page(mut matched: Vec<(Kind, Map<String, Value>)>, query: &ListQuery) -> Value {
     if let Some(path) = &query.sort_by {
-        matched.sort_by(|a, b| {
+        matched.sort_by(|(_, a), (_, b)| {
             let ord = compare(sort_key(a, path), sort_key(b, path));
             // Unassigned values sort last in both orders (RFC 7644 §3.4.2.3).
             let absent = sort_key(a, path).is_none() || sort_key(b, path).is_none();
@@ -189,7 +184,7 @@ pub fn page(
         .into_iter()
         .skip(query.start_index - 1)
         .take(query.count)
-        .map(|r| {
+        .map(|(kind, r)| {
             Value::Object(project(
                 kind,
                 r,

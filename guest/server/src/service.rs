@@ -259,6 +259,7 @@ impl<K: Kv> Service<'_, K> {
                 let docs = registry
                     .schemas()
                     .iter()
+                    .filter(|sc| discovery::advertised(&sc.id))
                     .map(|sc| discovery::schema(sc, &base))
                     .collect();
                 Ok(Response::json(200, &discovery::list(docs)))
@@ -267,14 +268,31 @@ impl<K: Kv> Service<'_, K> {
                 .schema(id)
                 .map(|sc| Response::json(200, &discovery::schema(sc, &base)))
                 .ok_or_else(|| Failure::Scim(error(404, format!("no schema \"{id}\"")))),
+            (_, None, [s] | [s, _])
+                if ["ServiceProviderConfig", "ResourceTypes", "Schemas"]
+                    .iter()
+                    .any(|e| s.eq_ignore_ascii_case(e)) =>
+            {
+                Err(Failure::Scim(error(
+                    405,
+                    format!(
+                        "{method} is not supported on {}: it is read-only",
+                        request.path
+                    ),
+                )))
+            }
+            ("POST", None, [search]) if *search == ".search" => {
+                let query = ListQuery::from_body(&parse_body(request)?, self.engine)?;
+                self.search(&[Kind::User, Kind::Group], &query).await
+            }
             ("POST", Some(kind), [_]) => self.create(kind, request, &base, &params).await,
             ("GET", Some(kind), [_]) => {
                 let query = ListQuery::from_params(&params, self.engine)?;
-                self.list(kind, &query, &base).await
+                self.search(&[kind], &query).await
             }
             ("POST", Some(kind), [_, search]) if *search == ".search" => {
                 let query = ListQuery::from_body(&parse_body(request)?, self.engine)?;
-                self.list(kind, &query, &base).await
+                self.search(&[kind], &query).await
             }
             ("GET", Some(kind), [_, id]) => self.get(kind, id, request, &base, &params).await,
             ("PUT", Some(kind), [_, id]) => self.put(kind, id, request, &base, &params).await,
@@ -672,20 +690,27 @@ impl<K: Kv> Service<'_, K> {
         )))
     }
 
-    async fn list(&self, kind: Kind, query: &ListQuery, _base: &str) -> Outcome {
+    /// Lists (GET) or searches (POST .search) resources of the given kinds.
+    async fn search(&self, kinds: &[Kind], query: &ListQuery) -> Outcome {
         let mut matched = Vec::new();
-        for stored in self.store.all(kind).await? {
-            let resource = self.render(kind, &stored).await?;
-            let value = Value::Object(resource);
-            let keep = match &query.filter {
-                Some(filter) => self.engine.matches_parsed(&value, filter)?,
-                None => true,
-            };
-            if keep && let Value::Object(resource) = value {
-                matched.push(resource);
+        for &kind in kinds {
+            for stored in self.store.all(kind).await? {
+                let value = Value::Object(self.render(kind, &stored).await?);
+                let keep = match &query.filter {
+                    Some(filter) => match self.engine.matches_parsed(&value, filter) {
+                        Ok(keep) => keep,
+                        // A filter naming an attribute of one type only does not fail the others.
+                        Err(_) if kinds.len() > 1 => false,
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => true,
+                };
+                if keep && let Value::Object(resource) = value {
+                    matched.push((kind, resource));
+                }
             }
         }
-        let page = list::page(kind, matched, query, self.engine);
+        let page = list::page(matched, query);
         Ok(Response::json(200, &page))
     }
 }
