@@ -3,6 +3,7 @@
 //! increment through `wasi:keyvalue/atomics` on the same store.
 use std::sync::OnceLock;
 
+use futures::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{HeaderMap, HeaderName, HeaderValue, IntoResponse, Request, StatusCode};
 use spin_sdk::http_service;
@@ -100,12 +101,16 @@ async fn into_request(req: Request) -> Result<http::Request, StatusCode> {
     if declared.is_some_and(|n| n > crate::service::MAX_BODY_BYTES) {
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
-    let body = req
-        .into_body()
-        .bytes()
-        .await
-        .map_err(|_| StatusCode::BAD_REQUEST)?
-        .to_vec();
+    // Read at most the limit (a chunked body has no Content-Length to check up front).
+    let mut body = Vec::new();
+    let mut chunks = req.into_body().stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
+        if body.len() + chunk.len() > crate::service::MAX_BODY_BYTES {
+            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(http::Request {
         method,
         path,
