@@ -1,8 +1,9 @@
-//! Builds the `scim-patch` engine component for `wasm32-wasip2` and exports its path as
-//! `SCIM_PATCH_COMPONENT`, so the host can embed it with `include_bytes!`.
+//! Builds the guest components for `wasm32-wasip2` and exports their paths, so the host can
+//! embed them with `include_bytes!`: the `scim-patch` engine as `SCIM_PATCH_COMPONENT` and the
+//! `scim-spin` Spin HTTP component (`guest/server`) as `SCIM_SPIN_COMPONENT`.
 //!
-//! This is the pattern of wasmtime's `crates/test-programs`: a nested `cargo build` of the guest
-//! package, in release mode, with its own target directory (`<outer target dir>/guest-wasm`) so it
+//! This is the pattern of wasmtime's `crates/test-programs`: one nested `cargo build` of both guest
+//! packages, in release mode, with its own target directory (`<outer target dir>/guest-wasm`) so it
 //! neither fights the outer build for its lock nor inherits its flags. On `wasm32-wasip2` a `cdylib`
 //! is already a component, so no `wasm-tools component new` step is needed.
 
@@ -11,8 +12,11 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
-const GUEST_PACKAGE: &str = "scim-patch";
-const GUEST_ARTIFACT: &str = "scim_patch.wasm";
+/// The guest packages, the artifact each produces and the variable its path is exported as.
+const GUESTS: &[(&str, &str, &str)] = &[
+    ("scim-patch", "scim_patch.wasm", "SCIM_PATCH_COMPONENT"),
+    ("scim-spin", "scim_spin.wasm", "SCIM_SPIN_COMPONENT"),
+];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn main() -> ExitCode {
@@ -35,6 +39,9 @@ fn run() -> Result<(), String> {
     for watched in [
         "guest/engine/src",
         "guest/engine/Cargo.toml",
+        "guest/server/src",
+        "guest/server/wit",
+        "guest/server/Cargo.toml",
         "wit",
         "Cargo.lock",
         "Cargo.toml",
@@ -55,14 +62,11 @@ fn run() -> Result<(), String> {
     let mut build = Command::new(&cargo);
     build
         .current_dir(workspace)
-        .args([
-            "build",
-            "--release",
-            "--package",
-            GUEST_PACKAGE,
-            "--target",
-            WASM_TARGET,
-        ])
+        .args(["build", "--release", "--target", WASM_TARGET]);
+    for (package, _, _) in GUESTS {
+        build.args(["--package", package]);
+    }
+    build
         .arg("--target-dir")
         .arg(&target_dir)
         .env("RUSTC", &rustc)
@@ -74,26 +78,24 @@ fn run() -> Result<(), String> {
     }
     let status = build.status().map_err(|e| {
         format!(
-            "could not run `{}` to build the guest engine: {e}",
+            "could not run `{}` to build the guest components: {e}",
             cargo.to_string_lossy()
         )
     })?;
     if !status.success() {
+        let packages: Vec<String> = GUESTS.iter().map(|(p, _, _)| format!("-p {p}")).collect();
         return Err(format!(
-            "building the guest engine (`cargo build --release -p {GUEST_PACKAGE} --target {WASM_TARGET}`) \
-             failed with {status}; see the compiler output above"
+            "building the guest components (`cargo build --release {} --target {WASM_TARGET}`) \
+             failed with {status}; see the compiler output above",
+            packages.join(" ")
         ));
     }
 
-    let component = target_dir
-        .join(WASM_TARGET)
-        .join("release")
-        .join(GUEST_ARTIFACT);
-    check_is_component(&component)?;
-    println!(
-        "cargo::rustc-env=SCIM_PATCH_COMPONENT={}",
-        component.display()
-    );
+    for (_, artifact, variable) in GUESTS {
+        let component = target_dir.join(WASM_TARGET).join("release").join(artifact);
+        check_is_component(&component)?;
+        println!("cargo::rustc-env={variable}={}", component.display());
+    }
     Ok(())
 }
 
@@ -203,7 +205,7 @@ fn ensure_wasm_target(rustc: &OsString) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "the {WASM_TARGET} Rust target is required to build the scim-patch engine component and \
+        "the {WASM_TARGET} Rust target is required to build the guest components and \
          `rustup target add {WASM_TARGET}` did not install it into {}.\n\
          Install it yourself (`rustup target add {WASM_TARGET}`), or use a toolchain that ships it.",
         sysroot.display()

@@ -1,4 +1,5 @@
-//! A wasmtime host for the `scim-patch` engine component (`wit/engine.wit`, world `patch-engine`).
+//! A wasmtime host for the `scim-patch` engine component (`wit/engine.wit`, world `patch-engine`),
+//! and ([`serve`]) a local runner for the `scim-spin` Spin HTTP component.
 //!
 //! The engine is a WebAssembly component built from `guest/engine` by this crate's build script
 //! and embedded in the library ([`EMBEDDED_COMPONENT`]). [`PatchEngine`] compiles it once;
@@ -36,6 +37,7 @@ mod engine;
 mod error;
 mod patcher;
 mod sandbox;
+pub mod serve;
 
 pub use config::{PatcherConfig, Profile};
 pub use engine::{EMBEDDED_COMPONENT, PatchEngine};

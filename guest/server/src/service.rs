@@ -457,7 +457,7 @@ impl<K: Kv> Service<'_, K> {
         }
         if kind == Kind::Group {
             for member in members_of(&stored.resource) {
-                self.store.set_member_of(&member, &id, true).await?;
+                self.store.set_member_of(&member, &id, true, 1).await?;
             }
         }
         Ok(self
@@ -547,15 +547,16 @@ impl<K: Kv> Service<'_, K> {
                     self.store.release_name(kind, &old_name, id).await?;
                 }
                 if kind == Kind::Group {
+                    let written = version_number(&next.resource);
                     let (before, after) = (
                         members_of(&loaded.stored.resource),
                         members_of(&next.resource),
                     );
                     for gone in before.iter().filter(|m| !after.contains(m)) {
-                        self.store.set_member_of(gone, id, false).await?;
+                        self.store.set_member_of(gone, id, false, written).await?;
                     }
                     for added in after.iter().filter(|m| !before.contains(m)) {
-                        self.store.set_member_of(added, id, true).await?;
+                        self.store.set_member_of(added, id, true, written).await?;
                     }
                 }
                 return self.respond(200, kind, &next, params).await;
@@ -643,7 +644,9 @@ impl<K: Kv> Service<'_, K> {
             }
             Kind::Group => {
                 for member in members_of(&loaded.stored.resource) {
-                    self.store.set_member_of(&member, id, false).await?;
+                    self.store
+                        .set_member_of(&member, id, false, u64::MAX)
+                        .await?;
                 }
             }
         }

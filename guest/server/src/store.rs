@@ -206,35 +206,16 @@ impl<'k, K: Kv> Store<'k, K> {
         Ok(out)
     }
 
-    /// Claims `name` for resource `id`; false when another live resource holds it.
+    /// Claims `name` for resource `id`; false when another resource holds it (or is claiming it
+    /// right now). Names are released when their resource is deleted or renamed; a name is never
+    /// taken over from another id, since its owner may simply not have written its document yet.
     pub async fn claim_name(&self, kind: Kind, name: &str, id: &str) -> Result<bool, StoreError> {
         let unique = unique_key(kind, name);
         if self.kv.increment(&claim_key(kind, name), 1).await? == 1 {
             self.kv.set(&unique, id.as_bytes()).await?;
             return Ok(true);
         }
-        let Some(owner) = self.kv.get(&unique).await? else {
-            // Claimed by a request that has not recorded itself yet: a conflict the client may retry.
-            return Ok(false);
-        };
-        let owner_id = String::from_utf8_lossy(&owner).into_owned();
-        if owner_id == id {
-            return Ok(true);
-        }
-        let live = match self.load(kind, &owner_id).await? {
-            Some(l) => l
-                .stored
-                .unique_name(kind)
-                .is_some_and(|n| n.to_lowercase() == name.to_lowercase()),
-            None => false,
-        };
-        if live {
-            return Ok(false);
-        }
-        // The owner was deleted or renamed without releasing the name: take it over atomically.
-        self.kv
-            .compare_and_swap(&unique, &owner, id.as_bytes())
-            .await
+        Ok(self.kv.get(&unique).await?.as_deref() == Some(id.as_bytes()))
     }
 
     /// Releases `name` if `id` holds it.
@@ -252,39 +233,103 @@ impl<'k, K: Kv> Store<'k, K> {
         let Some(raw) = self.kv.get(&member_of_key(user_id)).await? else {
             return Ok(Vec::new());
         };
-        let ids: Vec<String> = serde_json::from_slice(&raw)
-            .map_err(|e| StoreError(format!("corrupt membership index: {e}")))?;
-        Ok(ids)
+        Ok(MemberOf::decode(&raw)?.groups())
     }
 
-    /// Adds or removes `group_id` in user `user_id`'s membership index (compare-and-swap, retried).
-    /// A user without an index (deleted, or not a user) is skipped.
+    /// Records that version `version` of group `group_id` does (or does not) list user `user_id`.
+    /// Concurrent group writes may report out of order; an entry only moves forward in version,
+    /// so the index always ends at the latest group state. A user without an index (deleted, or
+    /// not a user) is skipped.
     pub async fn set_member_of(
         &self,
         user_id: &str,
         group_id: &str,
         member: bool,
+        version: u64,
     ) -> Result<(), StoreError> {
         let key = member_of_key(user_id);
         for _ in 0..64 {
             let Some(raw) = self.kv.get(&key).await? else {
                 return Ok(());
             };
-            let mut ids: Vec<String> = serde_json::from_slice(&raw)
-                .map_err(|e| StoreError(format!("corrupt membership index: {e}")))?;
-            let present = ids.iter().any(|g| g == group_id);
-            match (member, present) {
-                (true, false) => ids.push(group_id.to_string()),
-                (false, true) => ids.retain(|g| g != group_id),
-                _ => return Ok(()),
+            let mut index = MemberOf::decode(&raw)?;
+            if !index.record(group_id, member, version) {
+                return Ok(());
             }
-            let next = serde_json::to_vec(&ids).unwrap_or_default();
-            if self.kv.compare_and_swap(&key, &raw, &next).await? {
+            if self
+                .kv
+                .compare_and_swap(&key, &raw, &index.encode())
+                .await?
+            {
                 return Ok(());
             }
         }
         Err(StoreError(format!(
             "membership index of {user_id} kept changing"
         )))
+    }
+}
+
+/// A user's membership index: for each group, whether it lists the user, as of which group
+/// version. Entries for groups that dropped the user stay (as tombstones) so a late, older
+/// "added" report cannot resurrect them.
+#[derive(Debug, Default, PartialEq)]
+struct MemberOf(Map<String, Value>);
+
+impl MemberOf {
+    fn decode(raw: &[u8]) -> Result<MemberOf, StoreError> {
+        match serde_json::from_slice(raw)
+            .map_err(|e| StoreError(format!("corrupt membership index: {e}")))?
+        {
+            Value::Object(map) => Ok(MemberOf(map)),
+            // An index created empty is `[]`.
+            Value::Array(a) if a.is_empty() => Ok(MemberOf::default()),
+            _ => Err(StoreError("corrupt membership index".into())),
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.0).unwrap_or_default()
+    }
+
+    fn groups(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(_, e)| e.get("member") == Some(&Value::Bool(true)))
+            .map(|(g, _)| g.clone())
+            .collect()
+    }
+
+    /// Applies a report; false when it changes nothing (stale or already known).
+    fn record(&mut self, group_id: &str, member: bool, version: u64) -> bool {
+        let current = self.0.get(group_id);
+        let known_version = current.and_then(|e| e.get("v")).and_then(Value::as_u64);
+        if known_version.is_some_and(|v| v >= version) {
+            return false;
+        }
+        self.0.insert(
+            group_id.to_string(),
+            json!({"member": member, "v": version}),
+        );
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemberOf;
+
+    #[test]
+    fn membership_reports_only_move_forward() {
+        let mut index = MemberOf::default();
+        assert!(index.record("g", false, 3));
+        assert!(
+            !index.record("g", true, 2),
+            "an older add arriving late is ignored"
+        );
+        assert!(index.groups().is_empty());
+        assert!(index.record("g", true, 4));
+        assert_eq!(index.groups(), ["g"]);
+        assert!(!index.record("g", true, 4));
     }
 }

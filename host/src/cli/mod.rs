@@ -2,6 +2,7 @@
 
 mod apply;
 mod input;
+mod serve;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,7 +25,12 @@ enum Command {
     /// Exits 0 with the patched resource JSON on stdout; 1 with a SCIM Error JSON on stdout
     /// when the engine rejects the request; 2 with a message on stderr for any other failure.
     Apply(apply::ApplyArgs),
-    // `serve` (the Spin SCIM service under wasmtime) will join here.
+    /// Serves the Spin SCIM component over HTTP, as `spin up` would, until Ctrl-C or SIGTERM.
+    ///
+    /// Prints `listening on http://ADDR` on stdout once it accepts connections, and one line per
+    /// request (method, path, status, milliseconds) on stderr. Exits 0 after a clean shutdown,
+    /// 2 with a message on stderr when it cannot start (bad flags, address in use, ...).
+    Serve(serve::ServeArgs),
 }
 
 /// What a subcommand produced when it ran to completion.
@@ -33,6 +39,8 @@ pub(crate) enum Outcome {
     Output(String),
     /// The engine's SCIM error: its JSON goes to stdout, exit status 1.
     Scim(ScimErrorDoc),
+    /// Success with nothing more to print (the subcommand wrote its own output): status 0.
+    Done,
 }
 
 const EXIT_SCIM_ERROR: u8 = 1;
@@ -44,8 +52,10 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Apply(args) => apply::run(&args),
+        Command::Serve(args) => serve::run(args),
     };
     let (text, code) = match result {
+        Ok(Outcome::Done) => return ExitCode::SUCCESS,
         Ok(Outcome::Output(text)) => (text, ExitCode::SUCCESS),
         Ok(Outcome::Scim(error)) => (error.to_json(), ExitCode::from(EXIT_SCIM_ERROR)),
         Err(error) => return fail(&error),

@@ -1,0 +1,155 @@
+//! [`ServeConfig`]: what [`Server::start`](super::Server::start) needs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::variables::Variables;
+
+/// The Spin component to serve.
+#[derive(Debug, Clone, Default)]
+pub enum ComponentSource {
+    /// The `scim-spin` component built from `guest/server` by this crate's build script
+    /// ([`EMBEDDED_SPIN_COMPONENT`](super::EMBEDDED_SPIN_COMPONENT)).
+    #[default]
+    Embedded,
+    /// A component file.
+    File(PathBuf),
+    /// A component's binary encoding.
+    Bytes(Vec<u8>),
+}
+
+/// Per-request resource caps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// Wall-clock limit of one request, from instantiation to the last byte of the response
+    /// body (default 30 s). Enforced twice: running guest code yields to the scheduler every
+    /// epoch tick (50 ms) and traps once the deadline has passed, and a timer covers a guest
+    /// that is waiting. Either way the client gets the SCIM 500.
+    pub request_timeout: Duration,
+    /// Maximum linear memory of one instance, in bytes (default 256 MiB). A guest that needs
+    /// more traps, and the client gets the SCIM 500.
+    pub max_memory_bytes: usize,
+    /// Maximum response body, in bytes (default 64 MiB); a larger one becomes the SCIM 500.
+    pub max_response_bytes: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            request_timeout: Duration::from_secs(30),
+            max_memory_bytes: 256 << 20,
+            max_response_bytes: 64 << 20,
+        }
+    }
+}
+
+/// The route the component is mounted on, as in the `spin.toml` trigger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The route prefix without the trailing `/...` wildcard, e.g. `/scim/v2`. Requests for
+    /// this path or anything below it go to the component; others get Spin's empty 404.
+    pub prefix: String,
+}
+
+impl Route {
+    /// A wildcard route `PREFIX/...`; `prefix` is normalised to start with `/` and not end
+    /// with one (`/` itself means every path).
+    pub fn wildcard(prefix: &str) -> Self {
+        let trimmed = prefix.trim_matches('/');
+        Route {
+            prefix: if trimmed.is_empty() {
+                String::new()
+            } else {
+                format!("/{trimmed}")
+            },
+        }
+    }
+
+    /// The route as written in the manifest: `/scim/v2/...`.
+    pub fn raw(&self) -> String {
+        format!("{}/...", self.prefix)
+    }
+
+    /// The route without the wildcard (`spin-component-route`), `/` for the root route.
+    pub fn component_route(&self) -> &str {
+        if self.prefix.is_empty() {
+            "/"
+        } else {
+            &self.prefix
+        }
+    }
+
+    /// The part of `path` after the prefix (`spin-path-info`), or `None` when `path` is not
+    /// under this route. `/scim/v2` gives `""`, `/scim/v2/Users` gives `/Users`, and
+    /// `/scim/v2Users` is not under the route.
+    pub fn path_info<'p>(&self, path: &'p str) -> Option<&'p str> {
+        let rest = path.strip_prefix(self.prefix.as_str())?;
+        (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+    }
+}
+
+impl Default for Route {
+    fn default() -> Self {
+        Route::wildcard("/scim/v2")
+    }
+}
+
+/// Everything [`Server::start`](super::Server::start) needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on; port 0 picks a free port (see
+    /// [`Server::local_addr`](super::Server::local_addr)).
+    pub listen: SocketAddr,
+    /// The SQLite database file of the `default` key-value store (created if missing; its
+    /// directory must exist).
+    pub db: PathBuf,
+    /// The `spin:variables` values.
+    pub variables: Variables,
+    /// The component to run.
+    pub component: ComponentSource,
+    /// The route the component is mounted on (default `/scim/v2/...`).
+    pub route: Route,
+    /// Per-request caps.
+    pub limits: ServeLimits,
+    /// How long [`Server::shutdown`](super::Server::shutdown) waits for in-flight requests
+    /// before dropping them (default 10 s).
+    pub shutdown_grace: Duration,
+}
+
+impl ServeConfig {
+    /// A configuration with the defaults: the embedded component on `/scim/v2/...`, default
+    /// limits, no variables.
+    pub fn new(listen: SocketAddr, db: impl Into<PathBuf>) -> Self {
+        ServeConfig {
+            listen,
+            db: db.into(),
+            variables: Variables::new(),
+            component: ComponentSource::Embedded,
+            route: Route::default(),
+            limits: ServeLimits::default(),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_info_is_the_part_after_the_prefix() {
+        let route = Route::default();
+        assert_eq!(route.raw(), "/scim/v2/...");
+        assert_eq!(route.component_route(), "/scim/v2");
+        assert_eq!(route.path_info("/scim/v2"), Some(""));
+        assert_eq!(route.path_info("/scim/v2/"), Some("/"));
+        assert_eq!(route.path_info("/scim/v2/Users/1"), Some("/Users/1"));
+        assert_eq!(route.path_info("/scim/v2Users"), None);
+        assert_eq!(route.path_info("/other"), None);
+        let root = Route::wildcard("/");
+        assert_eq!(root.raw(), "/...");
+        assert_eq!(root.component_route(), "/");
+        assert_eq!(root.path_info("/x"), Some("/x"));
+    }
+}

@@ -1,0 +1,85 @@
+//! `scim-host serve`: runs a Spin (spin-sdk 7, WASIp3) HTTP component the way Spin >= 4.1 does,
+//! with the `default` key-value store persisted in SQLite.
+//!
+//! ```no_run
+//! use scim_host::serve::{ServeConfig, Server};
+//!
+//! # async fn run() -> Result<(), scim_host::serve::ServeError> {
+//! let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), ".spin/sqlite_key_value.db");
+//! config.variables.set("scim_token", "s3cret").unwrap();
+//! let server = Server::start(config).await?;
+//! println!("listening on http://{}", server.local_addr());
+//! // ... requests to http://ADDR/scim/v2/... ...
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! What the component gets, as under `spin up`:
+//! - `wasi:http/handler@0.3.0` requests for the route `/scim/v2/...` (other paths: empty 404),
+//!   with an absolute URI and Spin's headers (`spin-path-info`, `spin-full-url`,
+//!   `spin-matched-route`, `spin-base-path`, `spin-raw-component-route`,
+//!   `spin-component-route`, `spin-client-addr`); outgoing HTTP is denied;
+//! - `spin:key-value@3.0.0` and `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) on the
+//!   `default` store, backed by [`SqliteKv`]; any other store label is `access-denied`;
+//! - `spin:variables@3.0.0` from [`Variables`];
+//! - WASI 0.2 and 0.3 with no environment, files or sockets; the guest's stdout and stderr go to
+//!   the host's stderr.
+//!
+//! Instance model: every request gets a fresh instance in its own store, instantiated from a
+//! component compiled and linked once (`InstancePre`). Requests run concurrently (one tokio
+//! task per connection), each under [`ServeLimits`]; a guest that computes yields to the
+//! scheduler every 50 ms, so a busy request cannot starve the others. The component's response
+//! body is collected before it is sent, so a trap at any point becomes a SCIM 500
+//! ([`INTERNAL_ERROR_BODY`]) with the cause logged to stderr.
+
+mod bindings;
+mod config;
+mod host;
+mod kv;
+mod runtime;
+mod server;
+mod state;
+mod variables;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use config::{ComponentSource, Route, ServeConfig, ServeLimits};
+pub use kv::{KvError, SqliteKv, SwapOutcome};
+pub use server::{INTERNAL_ERROR_BODY, Server};
+pub use state::{CasHandle, OpenStore};
+pub use variables::{ENV_PREFIX, VariableError, Variables};
+
+/// The `scim-spin` component built from `guest/server` by this crate's build script.
+pub static EMBEDDED_SPIN_COMPONENT: &[u8] = include_bytes!(env!("SCIM_SPIN_COMPONENT"));
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The component file could not be read.
+    #[error("cannot read component {path}")]
+    ReadComponent {
+        /// The file that was asked for.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The component could not be compiled or linked (for example it imports an interface
+    /// this host does not provide, or does not export `wasi:http/handler@0.3.0`).
+    #[error("cannot load the Spin component: {0:#}")]
+    Load(wasmtime::Error),
+    /// The key-value database could not be opened.
+    #[error("cannot open the key-value database: {0}")]
+    Database(KvError),
+    /// The listen address could not be bound (in use, not local, no permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}

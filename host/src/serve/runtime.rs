@@ -1,0 +1,208 @@
+//! [`SpinRuntime`]: the Spin component compiled and linked once, and the per-request run of its
+//! `wasi:http/handler@0.3.0` export in a fresh, capped store.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+use super::bindings;
+use super::config::ServeLimits;
+use super::host::SpinHost;
+use super::kv::SqliteKv;
+use super::state::{RequestState, Shared};
+use super::variables::Variables;
+
+/// How often the epoch advances: how often a running guest yields and checks its deadline.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(50);
+
+/// The component, compiled and linked against the Spin host interfaces.
+pub(crate) struct SpinRuntime {
+    engine: Engine,
+    pre: ServicePre<RequestState>,
+    shared: Shared,
+    limits: ServeLimits,
+}
+
+/// Why a request produced no response from the component. Every case becomes the generic
+/// SCIM 500; the cause is only logged.
+#[derive(Debug)]
+pub(crate) enum RunError {
+    /// Instantiation or the guest failed (a trap, exhausted memory, the epoch deadline, a
+    /// runtime error).
+    Trap(wasmtime::Error),
+    /// The handler returned a `wasi:http` error code instead of a response.
+    Guest(String),
+    /// The wall-clock limit passed while the guest was waiting (on I/O, a timer, ...).
+    Timeout(Duration),
+    /// The response body was larger than the limit.
+    ResponseTooLarge(usize),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Trap(error) => write!(f, "the component failed: {error:?}"),
+            RunError::Guest(code) => write!(f, "the handler returned an error: {code}"),
+            RunError::Timeout(limit) => {
+                write!(f, "the request took longer than {} s", limit.as_secs_f64())
+            }
+            RunError::ResponseTooLarge(limit) => {
+                write!(f, "the response body is larger than {limit} bytes")
+            }
+        }
+    }
+}
+
+/// A complete response: status and headers from the guest, the body collected.
+pub(crate) type BufferedResponse = http::Response<Bytes>;
+
+impl SpinRuntime {
+    /// Compiles `component` and links it with WASI 0.2/0.3, `wasi:http@0.3.0` and the Spin
+    /// interfaces.
+    pub(crate) fn new(
+        component: &[u8],
+        kv: SqliteKv,
+        variables: Variables,
+        limits: ServeLimits,
+    ) -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .wasm_component_model_async(true)
+            .epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let component = Component::from_binary(&engine, component)?;
+
+        let mut linker = Linker::<RequestState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+        bindings::spin::key_value::key_value::add_to_linker::<_, SpinHost>(&mut linker, |s| s)?;
+        bindings::spin::variables::variables::add_to_linker::<_, SpinHost>(&mut linker, |s| s)?;
+        type Own = HasSelf<RequestState>;
+        bindings::wasi::keyvalue::store::add_to_linker::<_, Own>(&mut linker, |s| s)?;
+        bindings::wasi::keyvalue::atomics::add_to_linker::<_, Own>(&mut linker, |s| s)?;
+        bindings::wasi::keyvalue::batch::add_to_linker::<_, Own>(&mut linker, |s| s)?;
+
+        let pre = ServicePre::new(linker.instantiate_pre(&component)?)?;
+        Ok(SpinRuntime {
+            engine,
+            pre,
+            shared: Shared {
+                kv,
+                variables: Arc::new(variables),
+            },
+            limits,
+        })
+    }
+
+    /// Starts the thread that advances the engine's epoch every [`EPOCH_TICK`] until `stop` is
+    /// set or the engine is gone. A plain thread, so that guests keeping tokio's workers busy
+    /// cannot delay their own deadline.
+    pub(crate) fn start_epoch_ticker(&self, stop: Arc<AtomicBool>) -> std::io::Result<()> {
+        let engine = self.engine.weak();
+        std::thread::Builder::new()
+            .name("scim-host-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map(drop)
+    }
+
+    /// Runs one request in a fresh instance and returns the complete response.
+    pub(crate) async fn handle<B>(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<BufferedResponse, RunError>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let limit = self.limits.request_timeout;
+        match tokio::time::timeout(limit, self.run(request)).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(RunError::Timeout(limit)),
+        }
+    }
+
+    async fn run<B>(&self, request: http::Request<B>) -> Result<BufferedResponse, RunError>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let mut store = Store::new(
+            &self.engine,
+            RequestState::new(&self.shared, self.limits.max_memory_bytes),
+        );
+        store.limiter(|state| &mut state.limits);
+        // Every epoch tick the running guest yields to tokio (so a busy guest cannot hold a
+        // worker thread, and the wall-clock timer in `handle` keeps working); past the request
+        // deadline it traps instead.
+        let deadline = Instant::now() + self.limits.request_timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                // tokio's own yield puts the task behind the other ready tasks.
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+            })
+        });
+
+        let service = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(RunError::Trap)?;
+        let (request, request_io) =
+            wasmtime_wasi_http::p3::Request::from_http(store.data_mut().http().hooks, request);
+        // Reports errors reading the client's body to whoever consumed it (the guest sees them
+        // on its body stream); nothing to wait for here.
+        tokio::spawn(async move {
+            let _ = request_io.await;
+        });
+
+        let max_body = self.limits.max_response_bytes;
+        let outcome = store
+            .run_concurrent(async move |accessor| {
+                let response = match service.handle(accessor, request).await? {
+                    Ok(response) => response,
+                    Err(code) => return Ok(Err(RunError::Guest(format!("{code:?}")))),
+                };
+                let response =
+                    accessor.with(|store| response.into_http(store, async { Ok(()) }))?;
+                let (parts, mut body) = response.into_parts();
+                let mut collected = BytesMut::new();
+                while let Some(frame) = body.frame().await {
+                    let frame = frame.map_err(|e| {
+                        wasmtime::format_err!("reading the response body failed: {e:?}")
+                    })?;
+                    if let Ok(data) = frame.into_data() {
+                        if collected.len() + data.len() > max_body {
+                            return Ok(Err(RunError::ResponseTooLarge(max_body)));
+                        }
+                        collected.extend_from_slice(&data);
+                    }
+                }
+                wasmtime::Result::Ok(Ok(http::Response::from_parts(parts, collected.freeze())))
+            })
+            .await;
+        match outcome {
+            Ok(Ok(result)) => result,
+            Ok(Err(error)) | Err(error) => Err(RunError::Trap(error)),
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! [`Server`]: the tokio + hyper HTTP/1.1 front end: routing, Spin's request headers, the
+//! per-request log line, the SCIM 500 for failures, graceful shutdown.
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use http::uri::{Authority, Scheme};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::config::{ComponentSource, Route, ServeConfig};
+use super::kv::SqliteKv;
+use super::runtime::SpinRuntime;
+use super::{EMBEDDED_SPIN_COMPONENT, ServeError};
+
+/// The body every failed request gets (with status 500): the cause is logged, never sent.
+pub const INTERNAL_ERROR_BODY: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"An unexpected error occurred"}"#;
+
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running server. Dropping it without [`Server::shutdown`] stops accepting and aborts
+/// in-flight requests.
+pub struct Server {
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    accept: Option<JoinHandle<()>>,
+    /// Set to stop the epoch thread.
+    ticker: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What every connection needs.
+struct Context {
+    runtime: SpinRuntime,
+    route: Route,
+    local_addr: SocketAddr,
+}
+
+impl Server {
+    /// Opens the database, compiles the component, binds the listener and starts serving.
+    /// Returns once the server accepts connections.
+    ///
+    /// Must be called inside a multi-threaded tokio runtime (compilation and database work run
+    /// on its blocking pool).
+    pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
+        let ServeConfig {
+            listen,
+            db,
+            variables,
+            component,
+            route,
+            limits,
+            shutdown_grace,
+        } = config;
+
+        let runtime = tokio::task::spawn_blocking(move || {
+            let bytes: Cow<'static, [u8]> = match component {
+                ComponentSource::Embedded => Cow::Borrowed(EMBEDDED_SPIN_COMPONENT),
+                ComponentSource::Bytes(bytes) => Cow::Owned(bytes),
+                ComponentSource::File(path) => {
+                    Cow::Owned(std::fs::read(&path).map_err(|source| {
+                        ServeError::ReadComponent {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?)
+                }
+            };
+            let kv = SqliteKv::open(&db).map_err(ServeError::Database)?;
+            SpinRuntime::new(&bytes, kv, variables, limits).map_err(ServeError::Load)
+        })
+        .await
+        .map_err(|e| ServeError::Load(wasmtime::format_err!("start-up task failed: {e}")))??;
+
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: listen,
+            source,
+        })?;
+
+        let ticker = Arc::new(AtomicBool::new(false));
+        runtime
+            .start_epoch_ticker(Arc::clone(&ticker))
+            .map_err(|e| ServeError::Load(wasmtime::format_err!("cannot start a thread: {e}")))?;
+
+        let context = Arc::new(Context {
+            runtime,
+            route,
+            local_addr,
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let accept = tokio::spawn(accept_loop(listener, context, shutdown_rx, shutdown_grace));
+        Ok(Server {
+            local_addr,
+            shutdown,
+            accept: Some(accept),
+            ticker,
+        })
+    }
+
+    /// The address the server listens on (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to the configured
+    /// grace period, then drops them) and closes idle connections.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.await;
+        }
+        self.ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+        }
+        self.ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    context: Arc<Context>,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stopped(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(
+                        stream,
+                        peer,
+                        Arc::clone(&context),
+                        shutdown.clone(),
+                    ));
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    eprintln!("scim-host: accepting a connection failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, drain).await.is_err() {
+        eprintln!(
+            "scim-host: {} connection(s) still busy after {} s; dropping them",
+            connections.len(),
+            grace.as_secs_f64()
+        );
+        connections.shutdown().await;
+    }
+}
+
+/// Resolves once shutdown has been requested.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone: the server was dropped, so stop too.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    context: Arc<Context>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |request| {
+        let context = Arc::clone(&context);
+        async move { Ok::<_, Infallible>(handle(&context, peer, request).await) }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = stopped(&mut shutdown) => {
+            // Finish the request in progress (if any), then close.
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+/// Serves one request and writes its log line.
+async fn handle(
+    context: &Context,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = dispatch(context, peer, request).await;
+    eprintln!(
+        "{method} {path} {} {:.1}ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+async fn dispatch(
+    context: &Context,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let Some(path_info) = context.route.path_info(request.uri().path()) else {
+        return empty(StatusCode::NOT_FOUND);
+    };
+    let path_info = path_info.to_owned();
+    let request = match prepare(
+        &context.route,
+        context.local_addr,
+        peer,
+        &path_info,
+        request,
+    ) {
+        Ok(request) => request,
+        Err(cause) => {
+            eprintln!("scim-host: cannot pass the request to the component: {cause}");
+            return empty(StatusCode::BAD_REQUEST);
+        }
+    };
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    match context.runtime.handle(request).await {
+        Ok(response) => response.map(Full::new),
+        Err(cause) => {
+            eprintln!("scim-host: {method} {path}: {cause}");
+            internal_error()
+        }
+    }
+}
+
+/// Gives the request an absolute URI (`http://HOST/...`, as Spin passes it) and Spin's
+/// `spin-*` headers (replacing any the client sent).
+fn prepare<B>(
+    route: &Route,
+    local_addr: SocketAddr,
+    peer: SocketAddr,
+    path_info: &str,
+    request: Request<B>,
+) -> Result<Request<B>, String> {
+    let (mut parts, body) = request.into_parts();
+    let host = parts
+        .headers
+        .get(HOST)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<Authority>().ok())
+        .unwrap_or_else(|| {
+            // The listen address always parses as an authority.
+            local_addr
+                .to_string()
+                .parse()
+                .unwrap_or_else(|_| Authority::from_static("localhost"))
+        });
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .ok_or("the request has no path")?;
+    let full_url = format!("http://{host}{path_and_query}");
+    parts.uri = Uri::builder()
+        .scheme(Scheme::HTTP)
+        .authority(host)
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(|e| format!("invalid request URI: {e}"))?;
+
+    let spin_headers: [(&str, Cow<'_, str>); 7] = [
+        ("spin-path-info", path_info.into()),
+        ("spin-full-url", full_url.into()),
+        ("spin-matched-route", route.raw().into()),
+        ("spin-base-path", "/".into()),
+        ("spin-raw-component-route", route.raw().into()),
+        ("spin-component-route", route.component_route().into()),
+        ("spin-client-addr", peer.to_string().into()),
+    ];
+    for (name, value) in spin_headers {
+        let value = HeaderValue::from_str(&value)
+            .map_err(|e| format!("cannot send {name} {value:?}: {e}"))?;
+        parts.headers.insert(HeaderName::from_static(name), value);
+    }
+    Ok(Request::from_parts(parts, body))
+}
+
+fn empty(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+/// The SCIM 500 ([`INTERNAL_ERROR_BODY`]).
+fn internal_error() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(
+        INTERNAL_ERROR_BODY.as_bytes(),
+    )));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/scim+json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_spin_headers_and_an_absolute_uri() {
+        let request = Request::get("/scim/v2/Users?filter=x")
+            .header(HOST, "example.test:8080")
+            .header("spin-path-info", "/spoofed")
+            .body(())
+            .expect("request");
+        let local: SocketAddr = "127.0.0.1:3000".parse().expect("addr");
+        let peer: SocketAddr = "127.0.0.1:5555".parse().expect("addr");
+        let route = Route::default();
+        let prepared = prepare(&route, local, peer, "/Users", request).expect("prepare");
+        assert_eq!(
+            prepared.uri().to_string(),
+            "http://example.test:8080/scim/v2/Users?filter=x"
+        );
+        let header = |name: &str| {
+            prepared
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(header("spin-path-info").as_deref(), Some("/Users"));
+        assert_eq!(
+            header("spin-full-url").as_deref(),
+            Some("http://example.test:8080/scim/v2/Users?filter=x")
+        );
+        assert_eq!(
+            header("spin-matched-route").as_deref(),
+            Some("/scim/v2/...")
+        );
+        assert_eq!(
+            header("spin-raw-component-route").as_deref(),
+            Some("/scim/v2/...")
+        );
+        assert_eq!(header("spin-component-route").as_deref(), Some("/scim/v2"));
+        assert_eq!(header("spin-base-path").as_deref(), Some("/"));
+        assert_eq!(
+            header("spin-client-addr").as_deref(),
+            Some("127.0.0.1:5555")
+        );
+        assert_eq!(
+            prepared.headers().get_all("spin-path-info").iter().count(),
+            1
+        );
+    }
+
+    #[test]
+    fn falls_back_to_the_listen_address_without_a_host_header() {
+        let request = Request::get("/scim/v2").body(()).expect("request");
+        let local: SocketAddr = "127.0.0.1:3000".parse().expect("addr");
+        let prepared = prepare(&Route::default(), local, local, "", request).expect("prepare");
+        assert_eq!(prepared.uri().to_string(), "http://127.0.0.1:3000/scim/v2");
+    }
+}
