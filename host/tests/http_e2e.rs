@@ -1375,6 +1375,7 @@ fn concurrent_patches_lose_no_update() {
     let want: BTreeSet<String> = (0..WRITERS)
         .map(|i| format!("writer{i}@example.com"))
         .collect();
+    println!("16 concurrent email adds: {retries} client retries");
     assert_eq!(got, want, "lost updates ({retries} retries)");
     assert_eq!(
         version(&after),
@@ -1389,29 +1390,38 @@ fn concurrent_patches_lose_no_update() {
     let g = c.create("/Groups", &group("Contended", &[]));
     let gpath = group_path(&g);
     let barrier = Arc::new(Barrier::new(WRITERS));
-    std::thread::scope(|scope| {
-        for member in &members {
-            let (c, gpath, barrier) = (c.clone(), gpath.clone(), Arc::clone(&barrier));
-            scope.spawn(move || {
-                let body = patch_op(
-                    json!([{"op": "add", "path": "members", "value": [{"value": member}]}]),
-                );
-                barrier.wait();
-                with_retries(200, || {
-                    let tag = c
-                        .get(&gpath)
-                        .expect(200)
-                        .header("etag")
-                        .expect("ETag")
-                        .to_string();
-                    c.request("PATCH", &gpath)
-                        .header("If-Match", &tag)
-                        .json(&body)
-                        .send()
+    let stale: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = members
+            .iter()
+            .map(|member| {
+                let (c, gpath, barrier) = (c.clone(), gpath.clone(), Arc::clone(&barrier));
+                scope.spawn(move || {
+                    let body = patch_op(
+                        json!([{"op": "add", "path": "members", "value": [{"value": member}]}]),
+                    );
+                    barrier.wait();
+                    with_retries(200, || {
+                        let tag = c
+                            .get(&gpath)
+                            .expect(200)
+                            .header("etag")
+                            .expect("ETag")
+                            .to_string();
+                        c.request("PATCH", &gpath)
+                            .header("If-Match", &tag)
+                            .json(&body)
+                            .send()
+                    })
                 })
-            });
-        }
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("writer")).sum()
     });
+    println!("16 concurrent If-Match member adds: {stale} retries after 412");
+    assert!(
+        stale > 0,
+        "16 simultaneous If-Match writers never got a 412: the stale-ETag path was not exercised"
+    );
     let after = c.fetch(&gpath);
     let got: BTreeSet<String> = values(&after, "members").into_iter().collect();
     assert_eq!(
@@ -1584,15 +1594,23 @@ fn data_survives_a_restart() {
     // Locations carry the new port; everything else is the same.
     let strip = |mut v: Value| {
         v["meta"]["location"] = Value::Null;
-        if let Some(groups) = v["groups"].as_array_mut() {
-            for g in groups {
-                g["$ref"] = Value::Null;
+        for list in ["groups", "members"] {
+            if let Some(items) = v[list].as_array_mut() {
+                for item in items {
+                    item["$ref"] = Value::Null;
+                }
             }
         }
         v
     };
     assert_eq!(strip(user_after.clone()), strip(user_before));
     assert_eq!(user_after["title"], "Persistent");
+    let new_base = format!("http://{}/scim/v2", server.addr);
+    assert_eq!(
+        user_after["meta"]["location"],
+        format!("{new_base}/Users/{}", id(&u)),
+        "locations follow the service"
+    );
     assert_eq!(version(&user_after), version(&patched));
     assert!(!has_key_ci(&user_after, "password"));
     assert_eq!(groups_of(&c, &id(&u)), [pair(&id(&g), "Survivors")]);
@@ -1610,4 +1628,6 @@ fn data_survives_a_restart() {
         json!([{"op": "add", "path": "nickName", "value": "D"}]),
     );
     assert_eq!(version(&again), "W/\"3\"");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

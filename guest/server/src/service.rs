@@ -53,6 +53,8 @@ fn bad(kind: ScimType, detail: impl Into<String>) -> Failure {
 /// Everything one request needs.
 pub struct Service<'a, K: Kv> {
     store: Store<'a, K>,
+    /// `scheme://host/scim/v2` as this request sees the service.
+    base: String,
     engine: &'a Engine,
     token: Option<&'a str>,
 }
@@ -66,6 +68,7 @@ pub async fn handle<K: Kv>(
 ) -> Response {
     let service = Service {
         store: Store::new(kv),
+        base: base_url(&request),
         engine,
         token,
     };
@@ -310,19 +313,49 @@ impl<K: Kv> Service<'_, K> {
     }
 
     /// The resource as returned: stored attributes plus the derived `groups` of a user.
+    /// Group members must be users or groups of this service (else a member could dangle for
+    /// ever: nothing would remove it). Only newly added members are checked.
+    async fn check_new_members(&self, before: &[String], after: &[String]) -> Result<(), Failure> {
+        for id in after.iter().filter(|m| !before.contains(m)) {
+            let exists = self.store.load(Kind::User, id).await?.is_some()
+                || self.store.load(Kind::Group, id).await?.is_some();
+            if !exists {
+                return Err(bad(
+                    ScimType::InvalidValue,
+                    format!("member \"{id}\" is neither a user nor a group of this service"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `meta.location` and `$ref`s are computed from this request's base URL, so they stay right
+    /// behind proxies and after the service moves.
     async fn render(&self, kind: Kind, stored: &Stored) -> Result<Map<String, Value>, StoreError> {
         let mut resource = stored.resource.clone();
+        let location = format!("{}/{}/{}", self.base, kind.endpoint(), stored.id());
+        if let Some(Value::Object(meta)) = resource.get_mut("meta") {
+            meta.insert("location".into(), Value::String(location));
+        }
+        if kind == Kind::Group
+            && let Some(Value::Array(members)) = resource.get_mut("members")
+        {
+            for member in members.iter_mut().filter_map(Value::as_object_mut) {
+                let endpoint = match member.get("type").and_then(Value::as_str) {
+                    Some(t) if t.eq_ignore_ascii_case("Group") => "Groups",
+                    _ => "Users",
+                };
+                if let Some(id) = member.get("value").and_then(Value::as_str) {
+                    let reference = format!("{}/{endpoint}/{id}", self.base);
+                    member.insert("$ref".into(), Value::String(reference));
+                }
+            }
+        }
         if kind == Kind::User {
             let mut groups = Vec::new();
             for group_id in self.store.member_of(stored.id()).await? {
                 if let Some(group) = self.store.load(Kind::Group, &group_id).await? {
-                    let location = group
-                        .stored
-                        .resource
-                        .get("meta")
-                        .and_then(|m| m.get("location"))
-                        .cloned()
-                        .unwrap_or(Value::Null);
+                    let location = format!("{}/Groups/{group_id}", self.base);
                     let display = group
                         .stored
                         .unique_name(Kind::Group)
@@ -447,6 +480,10 @@ impl<K: Kv> Service<'_, K> {
             resource,
             password_hash: Self::hash(password)?,
         };
+        if kind == Kind::Group {
+            self.check_new_members(&[], &members_of(&stored.resource))
+                .await?;
+        }
         let name = stored.unique_name(kind).unwrap_or_default().to_string();
         if !self.store.claim_name(kind, &name, &id).await? {
             return Err(taken(kind, &name));
@@ -539,6 +576,13 @@ impl<K: Kv> Service<'_, K> {
                 .to_string();
             let new_name = next.unique_name(kind).unwrap_or_default().to_string();
             let renamed = old_name.to_lowercase() != new_name.to_lowercase();
+            if kind == Kind::Group {
+                self.check_new_members(
+                    &members_of(&loaded.stored.resource),
+                    &members_of(&next.resource),
+                )
+                .await?;
+            }
             if renamed && !self.store.claim_name(kind, &new_name, id).await? {
                 return Err(taken(kind, &new_name));
             }

@@ -481,3 +481,57 @@ fn put_replaces_the_resource_but_keeps_id_and_created() {
     assert!(replaced.get("emails").is_none());
     assert_eq!(replaced["title"], "T");
 }
+
+#[test]
+fn group_members_must_exist() {
+    let c = Client::new();
+    let (status, err) = c.json(
+        "POST",
+        "/scim/v2/Groups",
+        Some(json!({"displayName": "G", "members": [{"value": "no-such-id"}]})),
+    );
+    assert_eq!(
+        (status, err["scimType"].as_str()),
+        (400, Some("invalidValue"))
+    );
+    let (_, g) = c.json("POST", "/scim/v2/Groups", Some(json!({"displayName": "G"})));
+    let path = format!("/scim/v2/Groups/{}", g["id"].as_str().unwrap());
+    let (status, _) = c.json(
+        "PATCH",
+        &path,
+        Some(patch(
+            json!([{"op": "add", "path": "members", "value": [{"value": "ghost"}]}]),
+        )),
+    );
+    assert_eq!(status, 400);
+    let (_, nested) = c.json(
+        "POST",
+        "/scim/v2/Groups",
+        Some(json!({"displayName": "Parent", "members": [{"value": g["id"], "type": "Group"}]})),
+    );
+    assert_eq!(
+        nested["members"][0]["$ref"],
+        format!(
+            "http://localhost:3000/scim/v2/Groups/{}",
+            g["id"].as_str().unwrap()
+        )
+    );
+}
+
+#[test]
+fn locations_follow_the_request_host() {
+    let c = Client::new();
+    let (_, u) = c.json("POST", "/scim/v2/Users", Some(user("moved")));
+    let path = format!("/scim/v2/Users/{}", u["id"].as_str().unwrap());
+    let r = c.send(
+        "GET",
+        &path,
+        None,
+        &[("spin-full-url", &format!("https://scim.example.com{path}"))],
+    );
+    let got: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        got["meta"]["location"],
+        format!("https://scim.example.com{path}")
+    );
+}

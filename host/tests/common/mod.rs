@@ -58,12 +58,17 @@ pub struct Server {
     /// The SQLite database it serves.
     pub db: PathBuf,
     log: Arc<Mutex<String>>,
+    /// A scratch directory made for this server, removed on drop unless the test failed.
+    scratch: Option<PathBuf>,
 }
 
 impl Server {
     /// A server on a fresh database in a new scratch directory.
     pub fn start(label: &str) -> Server {
-        Server::start_on(&scratch_dir(label).join("kv.db"))
+        let dir = scratch_dir(label);
+        let mut server = Server::start_on(&dir.join("kv.db"));
+        server.scratch = Some(dir);
+        server
     }
 
     /// A server on `db` (created when missing), listening on a free port of 127.0.0.1.
@@ -105,6 +110,7 @@ impl Server {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             db: db.to_path_buf(),
             log,
+            scratch: None,
         };
         let line = match lines_rx.recv_timeout(START_TIMEOUT) {
             Ok(line) => line,
@@ -179,6 +185,11 @@ impl Drop for Server {
                     self.log()
                 );
             }
+        }
+        if let Some(dir) = self.scratch.take()
+            && !std::thread::panicking()
+        {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
