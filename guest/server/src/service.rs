@@ -144,6 +144,18 @@ fn version_number(resource: &Map<String, Value>) -> u64 {
         .unwrap_or(0)
 }
 
+/// Marks `resource` as the write after `previous`: `meta.lastModified` now, `meta.version` + 1.
+fn touch(resource: &mut Map<String, Value>, previous: &Map<String, Value>) {
+    let version = format!("W/\"{}\"", version_number(previous) + 1);
+    if let Value::Object(meta) = resource.entry("meta").or_insert_with(|| json!({})) {
+        meta.insert(
+            "lastModified".into(),
+            Value::String(crate::clock::now_rfc3339()),
+        );
+        meta.insert("version".into(), Value::String(version));
+    }
+}
+
 fn etag(resource: &Map<String, Value>) -> Option<String> {
     resource
         .get("meta")
@@ -235,7 +247,7 @@ impl<K: Kv> Service<'_, K> {
         }
         let segs = segments(&request.path);
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        let base = base_url(request);
+        let base = &self.base;
         let registry = &self.engine.config().registry;
         let params = request.query_params();
         let kind = match segs.first() {
@@ -245,14 +257,14 @@ impl<K: Kv> Service<'_, K> {
         };
         match (method.as_str(), kind, segs.as_slice()) {
             ("GET", None, [s]) if s.eq_ignore_ascii_case("ServiceProviderConfig") => Ok(
-                Response::json(200, &discovery::service_provider_config(&base)),
+                Response::json(200, &discovery::service_provider_config(base)),
             ),
             ("GET", None, [s]) if s.eq_ignore_ascii_case("ResourceTypes") => Ok(Response::json(
                 200,
-                &discovery::list(discovery::resource_types(registry, &base)),
+                &discovery::list(discovery::resource_types(registry, base)),
             )),
             ("GET", None, [s, name]) if s.eq_ignore_ascii_case("ResourceTypes") => {
-                discovery::resource_type(registry, name, &base)
+                discovery::resource_type(registry, name, base)
                     .map(|doc| Response::json(200, &doc))
                     .ok_or_else(|| {
                         Failure::Scim(error(404, format!("no resource type \"{name}\"")))
@@ -263,13 +275,13 @@ impl<K: Kv> Service<'_, K> {
                     .schemas()
                     .iter()
                     .filter(|sc| discovery::advertised(&sc.id))
-                    .map(|sc| discovery::schema(sc, &base))
+                    .map(|sc| discovery::schema(sc, base))
                     .collect();
                 Ok(Response::json(200, &discovery::list(docs)))
             }
             ("GET", None, [s, id]) if s.eq_ignore_ascii_case("Schemas") => registry
                 .schema(id)
-                .map(|sc| Response::json(200, &discovery::schema(sc, &base)))
+                .map(|sc| Response::json(200, &discovery::schema(sc, base)))
                 .ok_or_else(|| Failure::Scim(error(404, format!("no schema \"{id}\"")))),
             (_, None, [s] | [s, _])
                 if ["ServiceProviderConfig", "ResourceTypes", "Schemas"]
@@ -288,7 +300,7 @@ impl<K: Kv> Service<'_, K> {
                 let query = ListQuery::from_body(&parse_body(request)?, self.engine)?;
                 self.search(&[Kind::User, Kind::Group], &query).await
             }
-            ("POST", Some(kind), [_]) => self.create(kind, request, &base, &params).await,
+            ("POST", Some(kind), [_]) => self.create(kind, request, &params).await,
             ("GET", Some(kind), [_]) => {
                 let query = ListQuery::from_params(&params, self.engine)?;
                 self.search(&[kind], &query).await
@@ -297,9 +309,9 @@ impl<K: Kv> Service<'_, K> {
                 let query = ListQuery::from_body(&parse_body(request)?, self.engine)?;
                 self.search(&[kind], &query).await
             }
-            ("GET", Some(kind), [_, id]) => self.get(kind, id, request, &base, &params).await,
-            ("PUT", Some(kind), [_, id]) => self.put(kind, id, request, &base, &params).await,
-            ("PATCH", Some(kind), [_, id]) => self.patch(kind, id, request, &base, &params).await,
+            ("GET", Some(kind), [_, id]) => self.get(kind, id, request, &params).await,
+            ("PUT", Some(kind), [_, id]) => self.put(kind, id, request, &params).await,
+            ("PATCH", Some(kind), [_, id]) => self.patch(kind, id, request, &params).await,
             ("DELETE", Some(kind), [_, id]) => self.delete(kind, id, request).await,
             (_, Some(_), [_] | [_, _]) => Err(Failure::Scim(error(
                 405,
@@ -463,14 +475,9 @@ impl<K: Kv> Service<'_, K> {
             .map_err(|e| Failure::Store(StoreError(format!("password hashing failed: {e}"))))
     }
 
-    async fn create(
-        &self,
-        kind: Kind,
-        request: &Request,
-        base: &str,
-        params: &[(String, String)],
-    ) -> Outcome {
+    async fn create(&self, kind: Kind, request: &Request, params: &[(String, String)]) -> Outcome {
         let body = parse_body(request)?;
+        let base = &self.base;
         let id = crate::clock::new_id();
         let now = crate::clock::now_rfc3339();
         let location = format!("{base}/{}/{id}", kind.endpoint());
@@ -508,7 +515,6 @@ impl<K: Kv> Service<'_, K> {
         kind: Kind,
         id: &str,
         request: &Request,
-        _base: &str,
         params: &[(String, String)],
     ) -> Outcome {
         let loaded = self
@@ -548,20 +554,7 @@ impl<K: Kv> Service<'_, K> {
             refuse_external(kind, &loaded)?;
             check_if_match(request, &loaded.stored.resource)?;
             let (mut resource, password) = change(&loaded.stored)?;
-            let meta = resource.entry("meta").or_insert_with(|| json!({}));
-            if let Value::Object(meta) = meta {
-                meta.insert(
-                    "lastModified".into(),
-                    Value::String(crate::clock::now_rfc3339()),
-                );
-                meta.insert(
-                    "version".into(),
-                    Value::String(format!(
-                        "W/\"{}\"",
-                        version_number(&loaded.stored.resource) + 1
-                    )),
-                );
-            }
+            touch(&mut resource, &loaded.stored.resource);
             let next = Stored {
                 resource,
                 password_hash: match password {
@@ -621,7 +614,6 @@ impl<K: Kv> Service<'_, K> {
         kind: Kind,
         id: &str,
         request: &Request,
-        _base: &str,
         params: &[(String, String)],
     ) -> Outcome {
         let body = parse_body(request)?;
@@ -648,7 +640,6 @@ impl<K: Kv> Service<'_, K> {
         kind: Kind,
         id: &str,
         request: &Request,
-        _base: &str,
         params: &[(String, String)],
     ) -> Outcome {
         let body = parse_body(request)?;
@@ -715,19 +706,7 @@ impl<K: Kv> Service<'_, K> {
             if members.is_empty() {
                 next.resource.shift_remove("members");
             }
-            if let Some(Value::Object(meta)) = next.resource.get_mut("meta") {
-                meta.insert(
-                    "lastModified".into(),
-                    Value::String(crate::clock::now_rfc3339()),
-                );
-                meta.insert(
-                    "version".into(),
-                    Value::String(format!(
-                        "W/\"{}\"",
-                        version_number(&loaded.stored.resource) + 1
-                    )),
-                );
-            }
+            touch(&mut next.resource, &loaded.stored.resource);
             if self.store.replace(Kind::Group, &loaded, &next).await? {
                 return Ok(());
             }
