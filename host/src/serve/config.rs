@@ -25,7 +25,8 @@ pub struct ServeLimits {
     /// Wall-clock limit of one request, from instantiation to the last byte of the response
     /// body (default 30 s). Enforced twice: running guest code yields to the scheduler every
     /// epoch tick (50 ms) and traps once the deadline has passed, and a timer covers a guest
-    /// that is waiting. Either way the client gets the SCIM 500.
+    /// that is waiting; a response completed after the deadline is dropped too. Either way the
+    /// client gets the SCIM 500.
     pub request_timeout: Duration,
     /// Maximum linear memory of one instance, in bytes (default 256 MiB). A guest that needs
     /// more traps, and the client gets the SCIM 500.
