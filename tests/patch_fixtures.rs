@@ -131,3 +131,30 @@ fn error_cases_leave_the_input_untouched_and_render_as_scim_errors() {
         }
     }
 }
+
+/// `apply_json` reads only the members the operations name and copies the rest as text; it must
+/// give what the `Value` path gives, errors and their details included, on every case.
+#[test]
+fn text_path_agrees_with_the_value_path() {
+    let mut engines: HashMap<String, Engine> = HashMap::new();
+    let mut changed = 0;
+    for case in patch_cases() {
+        let engine = cached(&mut engines, &case, |config| {
+            Engine::from_config_json(config).expect("valid config")
+        });
+        // Pretty-printed input: the copied members keep their spacing, and still parse the same.
+        let resource = serde_json::to_string_pretty(&case.resource).expect("serializes");
+        let text = engine
+            .apply_json(&resource, &case.patch.to_string())
+            .map(|out| serde_json::from_str::<Value>(&out).expect("apply_json returns JSON"))
+            .map_err(|e| (e.status, e.detail));
+        let value = engine
+            .apply(&case.resource, &case.patch)
+            .map_err(|e| (e.status, e.detail));
+        assert_eq!(text, value, "{}", case.name);
+        if let Ok(out) = &text {
+            changed += usize::from(*out != case.resource);
+        }
+    }
+    assert!(changed > 300, "only {changed} cases changed the resource");
+}

@@ -7,8 +7,9 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::bindings::PatchEnginePre;
+use crate::sandbox::EPOCH_TICK;
 use crate::sandbox::HostState;
-use crate::{HostError, Limits, Patcher};
+use crate::{CpuLimit, HostError, Limits, Patcher};
 
 /// The engine component built from `guest/engine` by this crate's build script, embedded in the
 /// binary.
@@ -43,8 +44,15 @@ impl PatchEngine {
     /// when it does not fit the `scim:patch/engine` world with only WASI imports.
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Self, HostError> {
         let mut config = Config::new();
-        config.wasm_component_model(true).consume_fuel(true);
+        config.wasm_component_model(true);
+        match limits.cpu {
+            CpuLimit::Fuel(_) => config.consume_fuel(true),
+            CpuLimit::Deadline(_) => config.epoch_interruption(true),
+        };
         let engine = Engine::new(&config).map_err(HostError::Load)?;
+        if let CpuLimit::Deadline(_) = limits.cpu {
+            start_epoch_ticker(&engine)?;
+        }
         let component = Component::from_binary(&engine, bytes).map_err(HostError::Load)?;
 
         let mut linker = Linker::<HostState>::new(&engine);
@@ -85,6 +93,25 @@ impl PatchEngine {
     pub fn patcher(&self, config_json: &str) -> Result<Patcher, HostError> {
         Patcher::new(Arc::clone(&self.shared), config_json)
     }
+}
+
+/// Starts the thread that advances `engine`'s epoch every [`EPOCH_TICK`]; it ends once the
+/// engine (every [`PatchEngine`] clone and [`Patcher`] holding it) is dropped.
+fn start_epoch_ticker(engine: &Engine) -> Result<(), HostError> {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("scim-patch-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| HostError::Load(wasmtime::format_err!("cannot start the epoch thread: {e}")))
 }
 
 impl std::fmt::Debug for PatchEngine {

@@ -60,7 +60,7 @@ impl std::error::Error for ScimErrorDoc {}
 
 /// A failure of the host or the sandbox, as opposed to a SCIM error the engine reports.
 ///
-/// Traps, exhausted fuel and exhausted memory all end up here, never as a panic of the host.
+/// Traps, exhausted fuel or time, and exhausted memory all end up here, never as a panic of the host.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
     /// The component file could not be read.
@@ -91,11 +91,17 @@ pub enum HostError {
     /// [`PatchEngine::patcher`](crate::PatchEngine::patcher)).
     #[error("invalid engine configuration: {0}")]
     Config(ScimErrorDoc),
-    /// The call used up its fuel budget ([`Limits::fuel`](crate::Limits::fuel)).
+    /// The call used up its fuel budget ([`CpuLimit::Fuel`](crate::CpuLimit::Fuel)).
     #[error("the engine ran out of fuel (CPU budget of {budget} units per call)")]
     OutOfFuel {
         /// The per-call budget that was exhausted.
         budget: u64,
+    },
+    /// The call ran past its deadline ([`CpuLimit::Deadline`](crate::CpuLimit::Deadline)).
+    #[error("the engine ran past its deadline of {limit:?} per call")]
+    Timeout {
+        /// The per-call deadline.
+        limit: std::time::Duration,
     },
     /// The guest tried to grow its memory past [`Limits::max_memory_bytes`](crate::Limits::max_memory_bytes)
     /// and then failed.

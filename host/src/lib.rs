@@ -26,8 +26,8 @@
 //!
 //! Sandbox: every store gets an empty WASI context (no environment, arguments, files or
 //! network; stdin closed, stdout discarded, stderr kept for trap reports), a memory cap and a
-//! per-call fuel budget ([`Limits`]). A trap, exhausted fuel or memory, or an oversized input
-//! becomes a [`HostError`], never a panic of the host.
+//! per-call CPU cap, a deadline or a fuel budget ([`Limits`], [`CpuLimit`]). A trap, an
+//! exhausted allowance, or an oversized input becomes a [`HostError`], never a panic of the host.
 
 #![warn(missing_docs)]
 
@@ -43,4 +43,4 @@ pub use config::{PatcherConfig, Profile};
 pub use engine::{EMBEDDED_COMPONENT, PatchEngine};
 pub use error::{HostError, SCIM_ERROR_SCHEMA, ScimErrorDoc};
 pub use patcher::Patcher;
-pub use sandbox::Limits;
+pub use sandbox::{CpuLimit, EPOCH_TICK, Limits};

@@ -9,7 +9,7 @@ use crate::bindings::PatchEngine as Bindings;
 use crate::bindings::exports::scim::patch::engine::{GuestPatcher, ScimError};
 use crate::engine::Shared;
 use crate::sandbox::HostState;
-use crate::{HostError, ScimErrorDoc};
+use crate::{CpuLimit, HostError, ScimErrorDoc};
 
 /// How much of the guest's stderr a trap report quotes.
 const STDERR_IN_REPORT: usize = 4 << 10;
@@ -18,7 +18,7 @@ const STDERR_IN_REPORT: usize = 4 << 10;
 ///
 /// Made by [`PatchEngine::patcher`](crate::PatchEngine::patcher). Calls take `&mut self` (a store
 /// runs one call at a time); a `Patcher` is `Send`, so give each thread its own. Every call runs
-/// under the engine's [`Limits`](crate::Limits): a fresh fuel budget, the memory cap, the input cap.
+/// under the engine's [`Limits`](crate::Limits): a fresh CPU allowance (fuel or deadline), the memory cap, the input cap.
 ///
 /// After a call fails with a [`HostError`] (trap, fuel, memory) the instance is discarded and the
 /// next call transparently instantiates a new one with the same configuration.
@@ -77,12 +77,13 @@ impl Patcher {
     }
 
     /// The fuel the most recent successful call consumed (for `create`, instantiation
-    /// included): a measure for sizing [`Limits::fuel`](crate::Limits::fuel).
+    /// included): a measure for sizing a [`CpuLimit::Fuel`] budget. 0 under a
+    /// [`CpuLimit::Deadline`].
     pub fn fuel_used(&self) -> u64 {
         self.fuel_used
     }
 
-    /// Runs one call with a fresh fuel budget, (re)instantiating first if an earlier call failed.
+    /// Runs one call with a fresh CPU allowance, (re)instantiating first if an earlier call failed.
     fn call<R>(
         &mut self,
         f: impl FnOnce(
@@ -156,30 +157,35 @@ impl Live {
     }
 }
 
-/// Per-call set-up of a store: refills the fuel and clears the memory-refusal flag.
+/// Per-call set-up of a store: refills the fuel or sets the deadline, and clears the
+/// memory-refusal flag.
 fn prepare(store: &mut Store<HostState>, shared: &Shared) -> Result<(), HostError> {
     store.data_mut().memory.reset();
-    store
-        .set_fuel(shared.limits.fuel)
-        .map_err(|e| HostError::Trap {
+    match shared.limits.cpu {
+        CpuLimit::Fuel(fuel) => store.set_fuel(fuel).map_err(|e| HostError::Trap {
             message: format!("cannot set the fuel budget: {e:#}"),
-        })
+        }),
+        CpuLimit::Deadline(deadline) => {
+            store.set_epoch_deadline(CpuLimit::deadline_ticks(deadline));
+            Ok(())
+        }
+    }
 }
 
-/// The fuel consumed since the last [`prepare`].
+/// The fuel consumed since the last [`prepare`] (0 when the CPU limit is a deadline).
 fn fuel_used(store: &Store<HostState>, shared: &Shared) -> u64 {
-    shared
-        .limits
-        .fuel
-        .saturating_sub(store.get_fuel().unwrap_or(0))
+    match shared.limits.cpu {
+        CpuLimit::Fuel(fuel) => fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+        CpuLimit::Deadline(_) => 0,
+    }
 }
 
 /// Classifies a failed call: fuel, memory, or any other trap (with the guest's stderr).
 fn host_error(store: &Store<HostState>, shared: &Shared, error: wasmtime::Error) -> HostError {
-    if matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
-        return HostError::OutOfFuel {
-            budget: shared.limits.fuel,
-        };
+    match (error.downcast_ref::<Trap>(), shared.limits.cpu) {
+        (Some(Trap::OutOfFuel), CpuLimit::Fuel(budget)) => return HostError::OutOfFuel { budget },
+        (Some(Trap::Interrupt), CpuLimit::Deadline(limit)) => return HostError::Timeout { limit },
+        _ => {}
     }
     let state = store.data();
     if state.memory.refused {

@@ -1,5 +1,7 @@
 //! The sandbox: per-store memory and CPU caps, input size caps and the (empty) WASI context.
 
+use std::time::Duration;
+
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -13,21 +15,48 @@ pub struct Limits {
     /// Maximum linear memory of one engine instance, in bytes (default 256 MiB). Growing past it
     /// fails the call with [`HostError::OutOfMemory`](crate::HostError::OutOfMemory).
     pub max_memory_bytes: usize,
-    /// Fuel (roughly, wasm instructions) allowed per call: `create`, `apply` or `matches`
-    /// (default 20 billion). Running out fails the call with
-    /// [`HostError::OutOfFuel`](crate::HostError::OutOfFuel).
-    pub fuel: u64,
+    /// How long one call (`create`, `apply` or `matches`) may compute (default: a 10 s
+    /// deadline).
+    pub cpu: CpuLimit,
     /// Maximum size in bytes of each string passed to the engine: the configuration, the resource,
     /// the patch, the filter (default 32 MiB). Larger inputs fail with
     /// [`HostError::InputTooLarge`](crate::HostError::InputTooLarge) before the engine is entered.
     pub max_input_bytes: usize,
 }
 
+/// How the CPU time of one call is capped. The choice is made when the component is compiled
+/// ([`PatchEngine::from_bytes`](crate::PatchEngine::from_bytes)): the two make different code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuLimit {
+    /// A wall-clock deadline per call, checked by epoch interruption: a thread of the
+    /// [`PatchEngine`](crate::PatchEngine) advances the epoch every [`EPOCH_TICK`], so the
+    /// deadline holds to within a tick. The guest runs at full speed. Passing it fails the call
+    /// with [`HostError::Timeout`](crate::HostError::Timeout).
+    Deadline(Duration),
+    /// A fuel budget per call (roughly, wasm instructions): deterministic (the same input
+    /// always costs the same, whatever the machine's load), but metering makes the guest
+    /// code markedly slower (see the README's benchmarks). Running out fails the call with
+    /// [`HostError::OutOfFuel`](crate::HostError::OutOfFuel).
+    Fuel(u64),
+}
+
+/// How often a [`CpuLimit::Deadline`] engine advances its epoch: the deadline's resolution.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+impl CpuLimit {
+    /// The epochs a call may run for: enough ticks to cover `deadline` even when the first
+    /// one comes at once.
+    pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
+        let ticks = deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) + 1;
+        u64::try_from(ticks).unwrap_or(u64::MAX)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_memory_bytes: 256 << 20,
-            fuel: 20_000_000_000,
+            cpu: CpuLimit::Deadline(Duration::from_secs(10)),
             max_input_bytes: 32 << 20,
         }
     }

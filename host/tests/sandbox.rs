@@ -5,7 +5,11 @@ mod support;
 
 use std::sync::OnceLock;
 
-use scim_host::{EMBEDDED_COMPONENT, HostError, Limits, PatchEngine, Patcher, PatcherConfig};
+use std::time::Duration;
+
+use scim_host::{
+    CpuLimit, EMBEDDED_COMPONENT, HostError, Limits, PatchEngine, Patcher, PatcherConfig,
+};
 use support::{PATCH, REMOVE_ID, USER, USER_ID, id_of, user_with_display_name_len};
 
 /// The embedded engine with the default limits, compiled once for all tests that need no others.
@@ -56,22 +60,32 @@ fn one_engine_serves_many_threads() {
     });
 }
 
+/// The embedded engine metering fuel, `budget` per call.
+fn fuel_engine(budget: u64) -> PatchEngine {
+    engine(Limits {
+        cpu: CpuLimit::Fuel(budget),
+        ..Limits::default()
+    })
+}
+
 #[test]
 fn apply_returns_the_patched_resource_and_measures_fuel() {
-    let mut patcher = default_patcher(default_engine());
+    let mut patcher = default_patcher(&fuel_engine(20_000_000_000));
     assert!(patcher.fuel_used() > 0, "create consumes fuel");
     assert_applies(&mut patcher);
     assert!(patcher.fuel_used() > 0, "apply consumes fuel");
 }
 
 #[test]
+fn the_default_deadline_engine_meters_no_fuel() {
+    let mut patcher = default_patcher(default_engine());
+    assert_applies(&mut patcher);
+    assert_eq!(patcher.fuel_used(), 0);
+}
+
+#[test]
 fn a_tiny_fuel_budget_fails_creation_cleanly() {
-    let error = engine(Limits {
-        fuel: 1,
-        ..Limits::default()
-    })
-    .patcher("{}")
-    .expect_err("out of fuel");
+    let error = fuel_engine(1).patcher("{}").expect_err("out of fuel");
     assert!(
         matches!(error, HostError::OutOfFuel { budget: 1 }),
         "{error:?}"
@@ -81,12 +95,9 @@ fn a_tiny_fuel_budget_fails_creation_cleanly() {
 #[test]
 fn running_out_of_fuel_in_apply_is_a_host_error_and_the_patcher_recovers() {
     // A budget that covers `create` but not reading a resource several times its size.
-    let create_cost = default_patcher(default_engine()).fuel_used();
+    let create_cost = default_patcher(&fuel_engine(20_000_000_000)).fuel_used();
     let budget = 2 * create_cost + 10_000;
-    let mut patcher = default_patcher(&engine(Limits {
-        fuel: budget,
-        ..Limits::default()
-    }));
+    let mut patcher = default_patcher(&fuel_engine(budget));
     let big_user = user_with_display_name_len(usize::try_from(4 * budget).expect("fits usize"));
 
     let error = patcher.apply(&big_user, PATCH).expect_err("out of fuel");
@@ -94,6 +105,38 @@ fn running_out_of_fuel_in_apply_is_a_host_error_and_the_patcher_recovers() {
         matches!(error, HostError::OutOfFuel { budget: b } if b == budget),
         "{error:?}"
     );
+    assert_applies(&mut patcher);
+}
+
+#[test]
+fn running_past_the_deadline_is_a_host_error_and_the_patcher_recovers() {
+    let limit = Duration::from_millis(1);
+    let mut patcher = default_patcher(&engine(Limits {
+        cpu: CpuLimit::Deadline(limit),
+        ..Limits::default()
+    }));
+    // Several epoch ticks of work: a patch of many filtered operations on a large user.
+    let big_user = user_with_display_name_len(16 << 20);
+    let operations: Vec<String> = (0..2_000)
+        .map(|i| format!(r#"{{"op":"replace","path":"displayName","value":"name {i}"}}"#))
+        .collect();
+    let slow_patch = format!(
+        r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{}]}}"#,
+        operations.join(",")
+    );
+    let started = std::time::Instant::now();
+    let error = patcher
+        .apply(&big_user, &slow_patch)
+        .expect_err("past the deadline");
+    assert!(
+        matches!(error, HostError::Timeout { limit: l } if l == limit),
+        "{error:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped at the deadline, not after finishing"
+    );
+    // A small patch fits in the same deadline.
     assert_applies(&mut patcher);
 }
 

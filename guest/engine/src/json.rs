@@ -1,4 +1,6 @@
 //! JSON helpers that follow SCIM's rules: case-insensitive member names, schema-aware equality.
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
 use crate::schema::{AttrType, Attribute};
@@ -14,21 +16,39 @@ pub fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
 
 /// The actual spelling of the member of `map` whose name equals `key` case-insensitively.
 pub fn key_ci(map: &Map<String, Value>, key: &str) -> Option<String> {
-    if map.contains_key(key) {
+    // Small maps: one pass, no hashing. An exact spelling wins over a case variant (a map may
+    // hold both).
+    if map.len() > 16 && map.contains_key(key) {
         return Some(key.to_string());
     }
-    map.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
+    let mut variant = None;
+    for k in map.keys() {
+        if k.eq_ignore_ascii_case(key) {
+            if k == key {
+                return Some(k.clone());
+            }
+            variant.get_or_insert(k);
+        }
+    }
+    variant.cloned()
 }
 
 /// Removes and returns the member named `key` (case-insensitively), keeping the order of the others.
 pub fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
-    let actual = key_ci(map, key)?;
+    if let Some(value) = map.shift_remove(key) {
+        return Some(value);
+    }
+    let actual = map.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone();
     map.shift_remove(&actual)
 }
 
 /// Sets `map[name] = value` where `name` is canonical, replacing a member spelled in another case
 /// in place (so member order is kept).
 pub fn set_canonical(map: &mut Map<String, Value>, name: &str, value: Value) {
+    if let Some(slot) = map.get_mut(name) {
+        *slot = value;
+        return;
+    }
     match key_ci(map, name) {
         Some(actual) if actual == name => {
             map.insert(actual, value);
@@ -91,9 +111,31 @@ pub fn values_equal(a: &Value, b: &Value, attr: Option<&Attribute>) -> bool {
 /// them (nulls ignored, names and non-caseExact strings folded, dateTimes as instants, numbers by
 /// value): lets duplicate detection use hash sets, keeping large attributes linear.
 pub fn canonical_key(value: &Value, def: Option<&Attribute>) -> String {
-    let mut out = String::new();
+    canonical_key_after("", value, def)
+}
+
+/// [`canonical_key`] written after `prefix`, in one allocation.
+pub fn canonical_key_after(prefix: &str, value: &Value, def: Option<&Attribute>) -> String {
+    let mut out = String::with_capacity(prefix.len() + 32);
+    out.push_str(prefix);
     write_canonical(value, def, &mut out);
     out
+}
+
+/// Writes `text` so that no two texts write the same thing, whatever follows (length first).
+fn write_text(text: &str, out: &mut String) {
+    let _ = write!(out, "{}\"", text.len());
+    out.push_str(text);
+}
+
+/// [`write_text`] of `text` lowercased, allocating only for text that has uppercase letters.
+fn write_folded(text: &str, out: &mut String) {
+    if text.is_ascii() {
+        let _ = write!(out, "{}\"", text.len());
+        out.extend(text.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        write_text(&text.to_lowercase(), out);
+    }
 }
 
 fn write_canonical(value: &Value, def: Option<&Attribute>, out: &mut String) {
@@ -101,22 +143,21 @@ fn write_canonical(value: &Value, def: Option<&Attribute>, out: &mut String) {
         Value::Null => out.push('~'),
         Value::Bool(b) => out.push_str(if *b { "T" } else { "F" }),
         Value::Number(n) => {
-            out.push('#');
-            match n.as_f64() {
-                Some(f) => out.push_str(&f.to_string()),
-                None => out.push_str(&n.to_string()),
-            }
+            let _ = match n.as_f64() {
+                Some(f) => write!(out, "#{f};"),
+                None => write!(out, "#{n};"),
+            };
         }
         Value::String(s) => {
             let instant = def
                 .filter(|d| d.ty == AttrType::DateTime)
                 .and_then(|_| crate::datetime::parse(s));
             match instant {
-                Some(at) => out.push_str(&format!("@{at:?}")),
-                None if def.is_some_and(|d| d.case_exact) => {
-                    out.push_str(&Value::String(s.clone()).to_string())
+                Some(at) => {
+                    let _ = write!(out, "@{at:?};");
                 }
-                None => out.push_str(&Value::String(s.to_lowercase()).to_string()),
+                None if def.is_some_and(|d| d.case_exact) => write_text(s, out),
+                None => write_folded(s, out),
             }
         }
         Value::Array(items) => {
@@ -136,7 +177,7 @@ fn write_canonical(value: &Value, def: Option<&Attribute>, out: &mut String) {
             members.sort_by(|a, b| a.0.cmp(&b.0));
             out.push('{');
             for (key, member) in members {
-                out.push_str(&Value::String(key.clone()).to_string());
+                write_text(&key, out);
                 out.push(':');
                 write_canonical(member, def.and_then(|d| d.sub(&key)), out);
                 out.push(',');

@@ -38,6 +38,7 @@ pub mod error;
 pub mod eval;
 pub mod filter;
 pub mod json;
+mod lazy;
 mod legacy;
 pub mod limits;
 mod patch;
@@ -141,20 +142,34 @@ impl Engine {
             &self.config.limits,
         );
         match request::parse(patch, self.config.profile, &self.config.limits)? {
-            PatchBody::Operations(ops) => {
-                for (index, op) in ops.into_iter().enumerate() {
-                    let what = match &op.path {
-                        Some(path) => format!("{} {path}", op.op),
-                        None => op.op.to_string(),
-                    };
-                    applier
-                        .apply(&mut doc, op)
-                        .map_err(|e| e.in_operation(index, Some(what)))?;
-                }
-            }
+            PatchBody::Operations(ops) => self.apply_operations(&applier, &mut doc, ops)?,
             PatchBody::PartialResource(body) => legacy::apply(&applier, &mut doc, body)?,
         }
         Ok(Value::Object(doc))
+    }
+
+    /// Applies PatchOp operations in order, naming the failing one in the error.
+    fn apply_operations(
+        &self,
+        applier: &patch::Applier<'_>,
+        doc: &mut serde_json::Map<String, Value>,
+        ops: Vec<Operation>,
+    ) -> Result<(), ScimError> {
+        for (index, op) in ops.into_iter().enumerate() {
+            let Operation { op, path, value } = op;
+            applier
+                .apply_parts(doc, op, path.as_ref(), value)
+                .map_err(|e| {
+                    // Described only on failure: formatting every operation's path cost more
+                    // than applying it.
+                    let what = match &path {
+                        Some(path) => format!("{op} {path}"),
+                        None => op.to_string(),
+                    };
+                    e.in_operation(index, Some(what))
+                })?;
+        }
+        Ok(())
     }
 
     /// [`Engine::apply`] on JSON text: the form hosts and the WIT interface use.
@@ -169,6 +184,9 @@ impl Engine {
                 resource.len(),
                 limits.max_resource_bytes,
             ));
+        }
+        if let Some(result) = lazy::apply(self, resource, patch) {
+            return result;
         }
         let patched = self.apply_owned(
             parse_json(resource, "resource")?,

@@ -9,7 +9,8 @@ use crate::error::{ScimError, ScimType};
 use crate::eval::{Scope, evaluate};
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::json::{
-    canonical_key, get_ci, is_unassigned, key_ci, set_canonical, take_ci, values_equal,
+    canonical_key, canonical_key_after, get_ci, is_unassigned, key_ci, set_canonical, take_ci,
+    values_equal,
 };
 use crate::limits::Limits;
 use crate::path::Path;
@@ -73,7 +74,9 @@ pub(crate) struct Applier<'e> {
 struct AppendIndex {
     owner: (Option<String>, String),
     len: usize,
-    keys: HashSet<String>,
+    /// The identity keys of the attribute's values; `None` after a first append that scanned
+    /// instead (a single append never pays for building the index).
+    keys: Option<HashSet<String>>,
 }
 
 fn container<'d>(
@@ -249,13 +252,21 @@ fn value_member<'v, 'a>(
 /// it; everything else compares whole, as [`values_equal`] does.
 fn identity_key(attr: &Attribute, v: &Value) -> String {
     match value_member(attr, v).filter(|_| compares_by_value(attr)) {
-        Some((value, def)) => format!("v{}", canonical_key(value, def)),
-        None => format!("w{}", canonical_key(v, Some(attr))),
+        Some((value, def)) => canonical_key_after("v", value, def),
+        None => canonical_key_after("w", v, Some(attr)),
     }
 }
 
+/// True when `a` and `b` have the same [`identity_key`], compared without building the keys.
 fn same_value(attr: &Attribute, a: &Value, b: &Value) -> bool {
-    identity_key(attr, a) == identity_key(attr, b)
+    if compares_by_value(attr) {
+        match (value_member(attr, a), value_member(attr, b)) {
+            (Some((x, def)), Some((y, _))) => return values_equal(x, y, def),
+            (Some(_), None) | (None, Some(_)) => return false,
+            (None, None) => {}
+        }
+    }
+    values_equal(a, b, Some(attr))
 }
 
 /// Builds `{x: v, ...}` from a filter that is `x eq v` or an `and` of such (Entra's creation form).
@@ -397,10 +408,22 @@ impl<'e> Applier<'e> {
 
     /// Applies one operation (not atomic by itself: the engine works on a copy).
     pub fn apply(&self, doc: &mut Map<String, Value>, op: Operation) -> Result<(), ScimError> {
+        self.apply_parts(doc, op.op, op.path.as_ref(), op.value)
+    }
+
+    /// [`Applier::apply`] on an operation taken apart, so the caller keeps the path (to describe
+    /// a failure) without copying it.
+    pub fn apply_parts(
+        &self,
+        doc: &mut Map<String, Value>,
+        kind: OpKind,
+        path: Option<&Path>,
+        value: Option<Value>,
+    ) -> Result<(), ScimError> {
         self.append_index_kept.set(false);
-        let result = match op.op {
-            OpKind::Remove => self.remove(doc, op.path.as_ref(), op.value),
-            kind => self.write(doc, kind, op.path.as_ref(), op.value.unwrap_or(Value::Null)),
+        let result = match kind {
+            OpKind::Remove => self.remove(doc, path, value),
+            kind => self.write(doc, kind, path, value.unwrap_or(Value::Null)),
         };
         if !self.append_index_kept.get() {
             self.append_index.take();
@@ -414,29 +437,48 @@ impl<'e> Applier<'e> {
     /// reusing the identity index of the previous operation when it appended to the same attribute.
     fn append(&self, t: AttrTarget<'e>, arr: &mut Vec<Value>, items: Vec<Value>) -> Vec<usize> {
         let attr = t.attr;
-        if arr.len() < 64 && items.len() <= 16 {
-            return append_distinct(attr, arr, items);
-        }
         let owner = (t.ext.map(|e| e.id.clone()), attr.name.clone());
-        let mut index = match self.append_index.take() {
-            Some(index) if index.owner == owner && index.len == arr.len() => index,
-            _ => AppendIndex {
-                owner,
-                len: 0,
-                keys: arr.iter().map(|v| identity_key(attr, v)).collect(),
-            },
+        let previous = self
+            .append_index
+            .take()
+            .filter(|index| index.owner == owner && index.len == arr.len());
+        let keys = match previous {
+            // The previous operation appended here too: index now, so that a run of appends
+            // (1,000 adds to a 100k-member group) stays linear.
+            Some(index) => index
+                .keys
+                .unwrap_or_else(|| arr.iter().map(|v| identity_key(attr, v)).collect()),
+            // A first append of a few values: comparing them with each value is cheaper than
+            // hashing every value.
+            None if items.len() <= 16 => {
+                let touched = append_distinct(attr, arr, items);
+                self.keep_append_index(owner, arr.len(), None);
+                return touched;
+            }
+            None => arr.iter().map(|v| identity_key(attr, v)).collect(),
         };
+        let mut keys: HashSet<String> = keys;
         let mut touched = Vec::with_capacity(items.len());
         for item in items {
-            if index.keys.insert(identity_key(attr, &item)) {
+            if keys.insert(identity_key(attr, &item)) {
                 touched.push(arr.len());
                 arr.push(item);
             }
         }
-        index.len = arr.len();
-        self.append_index.replace(Some(index));
-        self.append_index_kept.set(true);
+        self.keep_append_index(owner, arr.len(), Some(keys));
         touched
+    }
+
+    /// Keeps what the next operation needs to append to the same attribute in linear time.
+    fn keep_append_index(
+        &self,
+        owner: (Option<String>, String),
+        len: usize,
+        keys: Option<HashSet<String>>,
+    ) {
+        self.append_index
+            .replace(Some(AppendIndex { owner, len, keys }));
+        self.append_index_kept.set(true);
     }
 
     fn write(
@@ -982,34 +1024,48 @@ impl<'e> Applier<'e> {
     /// listed (and spelled canonically); one left empty is dropped with its URN.
     pub fn tidy(&self, doc: &mut Map<String, Value>) {
         for (ext, _) in self.schemas.extensions() {
-            let Some(key) = key_ci(doc, &ext.id) else {
+            // Runs after every operation: the common cases (extension absent, or present under
+            // its canonical name and already listed) allocate nothing.
+            let found = doc
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&ext.id))
+                .map(|(k, v)| (k.as_str() == ext.id, !is_unassigned(v)));
+            let Some((canonical, has_data)) = found else {
                 continue;
             };
-            let has_data = doc.get(&key).is_some_and(|v| !is_unassigned(v));
-            if has_data {
-                if key != ext.id
-                    && let Some(data) = doc.get(&key).cloned()
+            if !has_data {
+                if let Some(key) = key_ci(doc, &ext.id) {
+                    doc.shift_remove(&key);
+                }
+            } else if !canonical && let Some(data) = get_ci(doc, &ext.id).cloned() {
+                set_canonical(doc, &ext.id, data);
+            }
+            let is_ext = |u: &Value| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(&ext.id));
+            let listed = doc
+                .iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
+                .map(|(_, v)| v);
+            let list = match listed {
+                Some(Value::Array(list)) => list,
+                Some(other) => {
+                    *other = Value::Array(Vec::new());
+                    match other {
+                        Value::Array(list) => list,
+                        _ => continue,
+                    }
+                }
+                None => match doc
+                    .entry("schemas")
+                    .or_insert_with(|| Value::Array(Vec::new()))
                 {
-                    set_canonical(doc, &ext.id, data);
-                }
-            } else {
-                doc.shift_remove(&key);
-            }
-            let schemas_key = key_ci(doc, "schemas").unwrap_or_else(|| "schemas".to_string());
-            let schemas = doc
-                .entry(schemas_key)
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if !schemas.is_array() {
-                *schemas = Value::Array(Vec::new());
-            }
-            if let Value::Array(list) = schemas {
-                let is_ext =
-                    |u: &Value| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(&ext.id));
-                match (has_data, list.iter().any(is_ext)) {
-                    (true, false) => list.push(Value::String(ext.id.clone())),
-                    (false, true) => list.retain(|u| !is_ext(u)),
-                    _ => {}
-                }
+                    Value::Array(list) => list,
+                    _ => continue,
+                },
+            };
+            match (has_data, list.iter().any(is_ext)) {
+                (true, false) => list.push(Value::String(ext.id.clone())),
+                (false, true) => list.retain(|u| !is_ext(u)),
+                _ => {}
             }
         }
     }

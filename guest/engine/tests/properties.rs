@@ -191,7 +191,13 @@ proptest! {
         let engine = Engine::new(scim_patch::Config { profile: if strict { Profile::Strict } else { Profile::Compatible }, ..Default::default() });
         let before = user();
         let input = before.clone();
-        match engine.apply(&input, &patch) {
+        let result = engine.apply(&input, &patch);
+        // The text path (which parses only the members the operations name) agrees exactly.
+        let text = engine
+            .apply_json(&input.to_string(), &patch.to_string())
+            .map(|out| serde_json::from_str::<Value>(&out).expect("apply_json returns JSON"));
+        prop_assert_eq!(&text, &result);
+        match result {
             Ok(after) => {
                 // Applying the operations one by one gives the same result (no hidden state).
                 let ops = patch["Operations"].as_array().cloned().unwrap_or_default();
@@ -213,6 +219,7 @@ proptest! {
     #[test]
     fn arbitrary_json_bodies_never_panic(body in json_value(), resource in json_value()) {
         let engine = Engine::default();
+        let _ = engine.apply_json(&resource.to_string(), &body.to_string());
         let _ = engine.apply(&user(), &body);
         let _ = engine.apply(&resource, &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "value": {"title": "x"}}]}));
         let _ = engine.apply(&user(), &json!({"Operations": [{"op": "replace", "value": body}]}));

@@ -1,0 +1,376 @@
+//! PATCH on JSON text that reads only what the operations name (DESIGN §2): the resource's
+//! top-level members are split as raw text, only the members an operation can touch (plus
+//! `schemas` and extension objects, which every operation may update) become `Value`s, and
+//! the others are copied to the output as they were written.
+//!
+//! It must give what the full path ([`Engine::apply_owned`](crate::Engine::apply_owned)) gives,
+//! so anything out of the ordinary (a SCIM 1.1 body, an invalid or too deep input, member names
+//! repeated in another case, an unknown resource type) answers `None` and is left to the full
+//! path, which reports it.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::error::ScimError;
+use crate::limits::json_depth;
+use crate::path::Path;
+use crate::request::{self, Operation, PatchBody};
+use crate::{Engine, patch};
+
+/// More distinct touched names than this and the full path is simpler (and as fast).
+const MAX_TOUCHED: usize = 64;
+
+/// Applies `patch` to `resource` (both already within the size limits), or `None` when the
+/// full path must do it.
+pub(crate) fn apply(
+    engine: &Engine,
+    resource: &str,
+    patch: &str,
+) -> Option<Result<String, ScimError>> {
+    let config = engine.config();
+    let limits = &config.limits;
+    let patch: Value = serde_json::from_str(patch).ok()?;
+    if json_depth(&patch) > limits.max_json_depth {
+        return None;
+    }
+    let PatchBody::Operations(ops) = request::parse(patch, config.profile, limits).ok()? else {
+        return None;
+    };
+    let mut touched = Touched::default();
+    for op in &ops {
+        touched.operation(op)?;
+    }
+    let mut parser = serde_json::Deserializer::from_str(resource);
+    let members = MembersSeed(&touched).deserialize(&mut parser).ok()?;
+    parser.end().ok()?;
+    if has_case_duplicates(&members) {
+        return None;
+    }
+
+    // The parsed members go into `doc`; `slots` keeps every member's place.
+    let mut doc = Map::new();
+    let mut depth = 1;
+    let mut slots = Vec::with_capacity(members.len());
+    for (name, member) in members {
+        match member {
+            Member::Parsed(value) => {
+                depth = depth.max(1 + json_depth(&value));
+                slots.push(Slot::Parsed(name.to_string()));
+                doc.insert(name.into_owned(), value);
+            }
+            Member::Raw(raw) => {
+                depth = depth.max(1 + raw_depth(raw.get()));
+                slots.push(Slot::Raw(name, raw));
+            }
+        }
+    }
+    if depth > limits.max_json_depth {
+        return None;
+    }
+    let applier = patch::Applier::new(
+        config.registry.resource_schemas(&doc).ok()?,
+        config.profile,
+        limits,
+    );
+    if let Err(error) = engine.apply_operations(&applier, &mut doc, ops) {
+        return Some(Err(error));
+    }
+    Some(write(&slots, &doc, resource.len()))
+}
+
+/// A member of the resource as read: parsed, or left as text.
+enum Member<'a> {
+    Parsed(Value),
+    Raw(&'a RawValue),
+}
+
+/// Where a member was in the resource, and what to write there.
+enum Slot<'a> {
+    /// A parsed member (now in the patched map, perhaps renamed or removed), by its name as read.
+    Parsed(String),
+    /// An untouched member, written back as it was.
+    Raw(Cow<'a, str>, &'a RawValue),
+}
+
+/// The patched resource: untouched members verbatim and in place, parsed ones from `doc` where
+/// they were (under their canonical names), new members last.
+fn write(
+    slots: &[Slot<'_>],
+    doc: &Map<String, Value>,
+    size_hint: usize,
+) -> Result<String, ScimError> {
+    let mut out = Vec::with_capacity(size_hint + size_hint / 8);
+    out.push(b'{');
+    let mut written = vec![false; doc.len()];
+    let result = (|| -> Result<(), serde_json::Error> {
+        for slot in slots {
+            match slot {
+                Slot::Raw(name, raw) => {
+                    write_name(&mut out, name)?;
+                    out.extend_from_slice(raw.get().as_bytes());
+                }
+                Slot::Parsed(name) => {
+                    let found = doc
+                        .iter()
+                        .enumerate()
+                        .find(|(i, (k, _))| !written[*i] && k.eq_ignore_ascii_case(name));
+                    if let Some((i, (k, v))) = found {
+                        written[i] = true;
+                        write_name(&mut out, k)?;
+                        serde_json::to_writer(&mut out, v)?;
+                    }
+                }
+            }
+        }
+        for (i, (k, v)) in doc.iter().enumerate() {
+            if !written[i] {
+                write_name(&mut out, k)?;
+                serde_json::to_writer(&mut out, v)?;
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    })();
+    result
+        .map_err(|e| e.to_string())
+        .and_then(|()| String::from_utf8(out).map_err(|e| e.to_string()))
+        .map_err(|e| ScimError {
+            status: 500,
+            scim_type: None,
+            detail: format!("could not serialize the result: {e}"),
+        })
+}
+
+/// Writes `,"name":` (no comma after the opening brace).
+fn write_name(out: &mut Vec<u8>, name: &str) -> Result<(), serde_json::Error> {
+    if out.len() > 1 {
+        out.push(b',');
+    }
+    serde_json::to_writer(&mut *out, name)?;
+    out.push(b':');
+    Ok(())
+}
+
+/// The top-level member names the operations can read or write, lowercased.
+#[derive(Default)]
+struct Touched {
+    names: Vec<String>,
+}
+
+impl Touched {
+    /// Records what `op` can touch; `None` when that is too much to track.
+    fn operation(&mut self, op: &Operation) -> Option<()> {
+        match op.path.as_ref() {
+            Some(Path {
+                attribute: Some(name),
+                ..
+            }) => self.name(name),
+            // A path-less operation, or a path naming a schema: the value's members are the
+            // targets.
+            Some(_) | None => match &op.value {
+                Some(Value::Object(members)) => self.members(members),
+                _ => Some(()),
+            },
+        }
+    }
+
+    /// A path-less value's members: `name`, `name.sub`, `name[filter]`, URN-prefixed forms, and
+    /// schema URNs holding more members.
+    fn members(&mut self, members: &Map<String, Value>) -> Option<()> {
+        for (key, value) in members {
+            let is_urn = starts_with_urn(key);
+            let local = if is_urn {
+                key.rsplit(':').next().unwrap_or(key)
+            } else {
+                key
+            };
+            let end = local.find(['.', '[']).unwrap_or(local.len());
+            self.name(&local[..end])?;
+            if is_urn && let Value::Object(inner) = value {
+                self.members(inner)?;
+            }
+        }
+        Some(())
+    }
+
+    fn name(&mut self, name: &str) -> Option<()> {
+        if !self.names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            if self.names.len() == MAX_TOUCHED {
+                return None;
+            }
+            self.names.push(name.to_ascii_lowercase());
+        }
+        Some(())
+    }
+
+    /// Whether the member `name` of the resource is parsed: it is touched, or it is `schemas`
+    /// or an extension object (`tidy` may update those after any operation).
+    fn materializes(&self, name: &str) -> bool {
+        name.eq_ignore_ascii_case("schemas")
+            || starts_with_urn(name)
+            || self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+}
+
+fn starts_with_urn(text: &str) -> bool {
+    text.get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+}
+
+/// Whether two member names are equal ignoring case (the full path then decides which wins).
+fn has_case_duplicates(members: &[(Cow<'_, str>, Member<'_>)]) -> bool {
+    members.iter().enumerate().any(|(i, (a, _))| {
+        members[i + 1..]
+            .iter()
+            .any(|(b, _)| a.eq_ignore_ascii_case(b))
+    })
+}
+
+/// The nesting depth of valid JSON text, as [`json_depth`] counts it, without parsing it.
+fn raw_depth(text: &str) -> usize {
+    if !text.starts_with(['[', '{']) {
+        return 0;
+    }
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for &byte in text.as_bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Reads a JSON object's members in document order, names decoded (borrowed when they have no
+/// escapes), parsing the values `Touched` materializes and leaving the others as text.
+struct MembersSeed<'t>(&'t Touched);
+
+impl<'de> DeserializeSeed<'de> for MembersSeed<'_> {
+    type Value = Vec<(Cow<'de, str>, Member<'de>)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MembersSeed<'_> {
+    type Value = Vec<(Cow<'de, str>, Member<'de>)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        while let Some(Name(name)) = map.next_key()? {
+            let member = if self.0.materializes(&name) {
+                Member::Parsed(map.next_value()?)
+            } else {
+                Member::Raw(map.next_value()?)
+            };
+            members.push((name, member));
+        }
+        Ok(members)
+    }
+}
+
+/// A member name, borrowed from the input when it can be.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
+                Ok(Name(Cow::Borrowed(name)))
+            }
+            fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+                Ok(Name(Cow::Owned(name.to_string())))
+            }
+            fn visit_string<E>(self, name: String) -> Result<Self::Value, E> {
+                Ok(Name(Cow::Owned(name)))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn raw_depth_counts_containers_outside_strings() {
+        for value in [
+            json!("a[{"),
+            json!([]),
+            json!({"a": [1, {"b": "]}\"["}]}),
+            json!([[[[]]], {"x": {"y": "\\"}}]),
+        ] {
+            assert_eq!(raw_depth(&value.to_string()), json_depth(&value), "{value}");
+        }
+    }
+
+    #[test]
+    fn untouched_members_are_copied_verbatim_and_in_place() {
+        let engine = Engine::default();
+        let resource = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"1",
+            "userName":"bjensen","addresses":[ {"type" : "work"} ],"displayName":"B","title":"x"}"#;
+        let patch = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
+            {"op":"replace","path":"DISPLAYNAME","value":"Babs"},
+            {"op":"add","value":{"name.givenName":"Barbara"}}]}"#;
+        let out = apply(&engine, resource, patch)
+            .expect("handled lazily")
+            .expect("applies");
+        assert_eq!(
+            out,
+            r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"1","userName":"bjensen","addresses":[ {"type" : "work"} ],"displayName":"Babs","title":"x","name":{"givenName":"Barbara"}}"#
+        );
+    }
+
+    #[test]
+    fn unusual_inputs_are_left_to_the_full_path() {
+        let engine = Engine::default();
+        let user = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a"}"#;
+        let patch = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations":[{"op":"replace","path":"title","value":"x"}]}"#;
+        let legacy = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"title":"x"}"#;
+        let twice =
+            r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"title":"a","Title":"b"}"#;
+        assert!(apply(&engine, user, legacy).is_none(), "SCIM 1.1 body");
+        assert!(
+            apply(&engine, twice, patch).is_none(),
+            "names repeated in another case"
+        );
+        assert!(apply(&engine, "[1]", patch).is_none(), "not an object");
+        assert!(apply(&engine, "{", patch).is_none(), "not JSON");
+        assert!(
+            apply(&engine, r#"{"id":"1"}"#, patch).is_none(),
+            "no resource type"
+        );
+        assert!(apply(&engine, user, patch).is_some());
+    }
+}
