@@ -109,11 +109,32 @@ pub fn parse(body: Value, profile: Profile, limits: &Limits) -> Result<PatchBody
         .map(PatchBody::Operations)
 }
 
+/// The `op`, `path` and `value` members of an operation object, each matched exactly first,
+/// then case-insensitively (as [`crate::json::take_ci`] would), in one pass over the members.
+fn op_members(op: Map<String, Value>) -> [Option<Value>; 3] {
+    const NAMES: [&str; 3] = ["op", "path", "value"];
+    let mut exact: [Option<Value>; 3] = Default::default();
+    let mut variant: [Option<Value>; 3] = Default::default();
+    for (key, value) in op {
+        if let Some(i) = NAMES.iter().position(|n| n.eq_ignore_ascii_case(&key)) {
+            if key == NAMES[i] {
+                exact[i] = Some(value);
+            } else if variant[i].is_none() {
+                variant[i] = Some(value);
+            }
+        }
+    }
+    let [a, b, c] = exact;
+    let [x, y, z] = variant;
+    [a.or(x), b.or(y), c.or(z)]
+}
+
 fn operation(op: Value, limits: &Limits) -> Result<Operation, ScimError> {
-    let Value::Object(mut op) = op else {
+    let Value::Object(op) = op else {
         return Err(syntax("an operation must be a JSON object"));
     };
-    let kind = match crate::json::take_ci(&mut op, "op") {
+    let [op, path, value] = op_members(op);
+    let kind = match op {
         Some(Value::String(name)) => match name.to_ascii_lowercase().as_str() {
             "add" => OpKind::Add,
             "remove" => OpKind::Remove,
@@ -127,12 +148,11 @@ fn operation(op: Value, limits: &Limits) -> Result<Operation, ScimError> {
         Some(other) => return Err(syntax(format!("\"op\" must be a string, not {other}"))),
         None => return Err(syntax("the operation has no \"op\"")),
     };
-    let path = match crate::json::take_ci(&mut op, "path") {
+    let path = match path {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(Path::parse_with(&text, limits)?),
         Some(other) => return Err(syntax(format!("\"path\" must be a string, not {other}"))),
     };
-    let value = crate::json::take_ci(&mut op, "value");
     if kind != OpKind::Remove && value.is_none() {
         return Err(syntax(format!("\"{kind}\" needs a \"value\"")));
     }
