@@ -152,17 +152,35 @@ fn compare_strings(candidate: &str, literal: &str, op: CompareOp, def: Option<&A
     {
         return ordering_matches(op, c.cmp(&l));
     }
-    let exact = def.is_some_and(|d| d.case_exact);
-    let (c, l) = if exact {
-        (candidate.to_string(), literal.to_string())
-    } else {
-        (candidate.to_lowercase(), literal.to_lowercase())
-    };
+    if def.is_some_and(|d| d.case_exact) {
+        return compare_text(candidate, literal, op);
+    }
+    // Filters run on every value of large attributes: ASCII text (nearly all of it) is folded
+    // on the fly instead of copied.
+    if candidate.is_ascii() && literal.is_ascii() {
+        let (c, l) = (candidate.as_bytes(), literal.as_bytes());
+        return match op {
+            CompareOp::Sw => c.len() >= l.len() && c[..l.len()].eq_ignore_ascii_case(l),
+            CompareOp::Ew => c.len() >= l.len() && c[c.len() - l.len()..].eq_ignore_ascii_case(l),
+            CompareOp::Co => l.is_empty() || c.windows(l.len()).any(|w| w.eq_ignore_ascii_case(l)),
+            _ => ordering_matches(
+                op,
+                c.iter()
+                    .map(u8::to_ascii_lowercase)
+                    .cmp(l.iter().map(u8::to_ascii_lowercase)),
+            ),
+        };
+    }
+    compare_text(&candidate.to_lowercase(), &literal.to_lowercase(), op)
+}
+
+/// `op` on two texts as they are.
+fn compare_text(c: &str, l: &str, op: CompareOp) -> bool {
     match op {
-        CompareOp::Co => c.contains(&l),
-        CompareOp::Sw => c.starts_with(&l),
-        CompareOp::Ew => c.ends_with(&l),
-        _ => ordering_matches(op, c.cmp(&l)),
+        CompareOp::Co => c.contains(l),
+        CompareOp::Sw => c.starts_with(l),
+        CompareOp::Ew => c.ends_with(l),
+        _ => ordering_matches(op, c.cmp(l)),
     }
 }
 
