@@ -46,10 +46,9 @@ fn run() -> Result<(), String> {
         "Cargo.lock",
         "Cargo.toml",
     ] {
-        println!(
-            "cargo::rerun-if-changed={}",
-            workspace.join(watched).display()
-        );
+        // Relative to this package: cargo resolves such paths against the package's current
+        // root, so a clone elsewhere sharing the target dir still sees its own sources change.
+        println!("cargo::rerun-if-changed=../{watched}");
     }
 
     let cargo = required_env("CARGO")?;

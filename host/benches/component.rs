@@ -7,6 +7,8 @@
 //!   the strings into the sandbox and back, compiled wasm, the default CPU cap (a deadline).
 //! - `component/warm_fuel`: the same with a fuel budget instead ([`CpuLimit::Fuel`]): the
 //!   price of deterministic metering.
+//! - `component/one_op_native`, `component/one_op_warm`: one operation on a small user, the
+//!   fixed cost of a call.
 //! - `component/instantiate`: a new sandboxed instance plus `patcher.create` (what a host pays
 //!   for a fresh patcher; the component is already compiled).
 //! - `component/compile`: compiling the component from its bytes (once per process).
@@ -58,6 +60,17 @@ fn bench_component(c: &mut Criterion) {
     });
     group.bench_function("warm", |b| {
         b.iter(|| patcher.apply(black_box(&resource), black_box(&patch)))
+    });
+    // The fixed cost of a call: one operation on a small user.
+    let (small, one_op) = (
+        r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"1","userName":"b"}"#,
+        r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}"#,
+    );
+    group.bench_function("one_op_native", |b| {
+        b.iter(|| native.apply_json(black_box(small), black_box(one_op)))
+    });
+    group.bench_function("one_op_warm", |b| {
+        b.iter(|| patcher.apply(black_box(small), black_box(one_op)))
     });
     group.bench_function("warm_fuel", |b| {
         b.iter(|| fuel_patcher.apply(black_box(&resource), black_box(&patch)))

@@ -1,0 +1,53 @@
+//! Applies a patch through the engine component N times and prints the mean: a steady loop
+//! for profilers (`valgrind --tool=callgrind`), the component counterpart of scim-patch's
+//! `workload_loop` example.
+//!
+//! - `component_loop [N]`: the workload of `tests/fixtures/bench/workload.json`;
+//! - `component_loop N small`: one operation on a small user (the fixed cost of a call).
+//!
+//! `cargo run --release -p scim-host --example component_loop -- 100000`
+
+use std::time::Instant;
+
+use scim_host::PatchEngine;
+use serde_json::Value;
+
+const WORKLOAD: &str = include_str!("../../tests/fixtures/bench/workload.json");
+const SMALL_USER: &str =
+    r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"1","userName":"b"}"#;
+const ONE_OP: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}"#;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let iterations: u32 = args
+        .next()
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(10_000);
+    let (resource, patch) = match args.next().as_deref() {
+        Some("small") => (SMALL_USER.to_string(), ONE_OP.to_string()),
+        _ => {
+            let workload: Value = serde_json::from_str(WORKLOAD)?;
+            (
+                workload["resource"].to_string(),
+                workload["patch"].to_string(),
+            )
+        }
+    };
+    let engine = PatchEngine::new()?;
+    let mut patcher = engine.patcher("{}")?;
+    let started = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..iterations {
+        bytes += patcher
+            .apply(&resource, &patch)?
+            .map_err(|e| e.to_json())?
+            .len();
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "{iterations} patches in {elapsed:?}: {:.2} µs each ({bytes} bytes out)",
+        elapsed.as_secs_f64() * 1e6 / f64::from(iterations.max(1))
+    );
+    Ok(())
+}
