@@ -3,13 +3,14 @@
 //! `workload_loop` example.
 //!
 //! - `component_loop [N]`: the workload of `tests/fixtures/bench/workload.json`;
-//! - `component_loop N small`: one operation on a small user (the fixed cost of a call).
+//! - `component_loop N small`: one operation on a small user (the fixed cost of a call);
+//! - a last argument `fuel` meters fuel instead of the default deadline.
 //!
 //! `cargo run --release -p scim-host --example component_loop -- 100000`
 
 use std::time::Instant;
 
-use scim_host::PatchEngine;
+use scim_host::{CpuLimit, EMBEDDED_COMPONENT, Limits, PatchEngine};
 use serde_json::Value;
 
 const WORKLOAD: &str = include_str!("../../tests/fixtures/bench/workload.json");
@@ -24,7 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|n| n.parse())
         .transpose()?
         .unwrap_or(10_000);
-    let (resource, patch) = match args.next().as_deref() {
+    let rest: Vec<String> = args.collect();
+    let (resource, patch) = match rest.first().map(String::as_str) {
         Some("small") => (SMALL_USER.to_string(), ONE_OP.to_string()),
         _ => {
             let workload: Value = serde_json::from_str(WORKLOAD)?;
@@ -34,7 +36,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
         }
     };
-    let engine = PatchEngine::new()?;
+    let cpu = if rest.iter().any(|a| a == "fuel") {
+        CpuLimit::Fuel(20_000_000_000)
+    } else {
+        Limits::default().cpu
+    };
+    let engine = PatchEngine::from_bytes(
+        EMBEDDED_COMPONENT,
+        Limits {
+            cpu,
+            ..Limits::default()
+        },
+    )?;
     let mut patcher = engine.patcher("{}")?;
     let started = Instant::now();
     let mut bytes = 0;

@@ -2,7 +2,8 @@
 //! (`valgrind --tool=callgrind`, `perf record`), which criterion's harness makes hard to read.
 //!
 //! - `workload_loop [N]`: the workload of `tests/fixtures/bench/workload.json` (default 10,000 times);
-//! - `workload_loop N MEMBERS`: a group of MEMBERS members, adding one and removing one by filter.
+//! - `workload_loop N MEMBERS`: a group of MEMBERS members, adding one and removing one by filter;
+//! - `workload_loop N small`: one operation on a small user.
 //!
 //! `cargo run --release -p scim-patch --example workload_loop -- 100000`
 
@@ -12,6 +13,9 @@ use scim_patch::Engine;
 use serde_json::{Value, json};
 
 const WORKLOAD: &str = include_str!("../../../tests/fixtures/bench/workload.json");
+const SMALL_USER: &str =
+    r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"1","userName":"b"}"#;
+const ONE_OP: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}"#;
 
 /// The resource and patch texts of the chosen case.
 fn case(members: Option<usize>) -> Result<(String, String), serde_json::Error> {
@@ -40,8 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|n| n.parse())
         .transpose()?
         .unwrap_or(10_000);
-    let members: Option<usize> = args.next().map(|n| n.parse()).transpose()?;
-    let (resource, patch) = case(members)?;
+    let (resource, patch) = match args.next() {
+        Some(small) if small == "small" => (SMALL_USER.to_string(), ONE_OP.to_string()),
+        members => case(members.map(|n| n.parse()).transpose()?)?,
+    };
     let engine = Engine::default();
     let started = Instant::now();
     let mut bytes = 0;
