@@ -34,9 +34,9 @@ pub enum CpuLimit {
     /// with [`HostError::Timeout`](crate::HostError::Timeout).
     Deadline(Duration),
     /// A fuel budget per call (roughly, wasm instructions): deterministic (the same input
-    /// always costs the same, whatever the machine's load), but metering makes the guest
-    /// code markedly slower (see the README's benchmarks). Running out fails the call with
-    /// [`HostError::OutOfFuel`](crate::HostError::OutOfFuel).
+    /// always costs the same, whatever the machine's load), at the price of a counter update
+    /// in every block of guest code (see the README's benchmarks). Running out fails the call
+    /// with [`HostError::OutOfFuel`](crate::HostError::OutOfFuel).
     Fuel(u64),
 }
 
