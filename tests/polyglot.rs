@@ -98,14 +98,21 @@ fn node_runs_the_transpiled_component() {
         "jco transpile",
     );
 
+    let mut check = Command::new(&node);
+    check
+        .arg(workspace().join("polyglot/node/check.mjs"))
+        .arg(&out);
+    run_checks(check, "the Node.js checks", &scratch);
+}
+
+/// Runs a `check` program with the workload's path as its last argument, asserts that all its
+/// checks passed, and removes `scratch`.
+fn run_checks(mut check: Command, what: &str, scratch: &Path) {
     let report = run(
-        Command::new(&node)
-            .arg(workspace().join("polyglot/node/check.mjs"))
-            .arg(&out)
-            .arg(workspace().join("tests/fixtures/bench/workload.json")),
-        "the Node.js checks",
+        check.arg(workspace().join("tests/fixtures/bench/workload.json")),
+        what,
     );
-    let _ = std::fs::remove_dir_all(&scratch);
+    let _ = std::fs::remove_dir_all(scratch);
     assert!(report.contains("all checks passed"), "{report}");
     assert!(!report.contains("FAIL"), "{report}");
 }
@@ -150,14 +157,9 @@ fn python_runs_the_component_with_wasmtime_py() {
     std::fs::create_dir_all(&scratch).expect("create the scratch directory");
     let wasm = scratch.join("scim_patch.wasm");
     std::fs::write(&wasm, scim_host::EMBEDDED_COMPONENT).expect("write the component");
-    let report = run(
-        Command::new(&python)
-            .arg(workspace().join("polyglot/python/check.py"))
-            .arg(&wasm)
-            .arg(workspace().join("tests/fixtures/bench/workload.json")),
-        "the Python checks",
-    );
-    let _ = std::fs::remove_dir_all(&scratch);
-    assert!(report.contains("all checks passed"), "{report}");
-    assert!(!report.contains("FAIL"), "{report}");
+    let mut check = Command::new(&python);
+    check
+        .arg(workspace().join("polyglot/python/check.py"))
+        .arg(&wasm);
+    run_checks(check, "the Python checks", &scratch);
 }
