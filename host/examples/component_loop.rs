@@ -4,7 +4,8 @@
 //!
 //! - `component_loop [N]`: the workload of `tests/fixtures/bench/workload.json`;
 //! - `component_loop N small`: one operation on a small user (the fixed cost of a call);
-//! - a last argument `fuel` meters fuel instead of the default deadline.
+//! - a last argument `fuel` meters fuel instead of the default deadline;
+//! - `SCIM_PATCH_WASM=FILE` loads that component instead of the embedded one (to compare builds).
 //!
 //! `cargo run --release -p scim-host --example component_loop -- 100000`
 
@@ -41,13 +42,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         Limits::default().cpu
     };
-    let engine = PatchEngine::from_bytes(
-        EMBEDDED_COMPONENT,
-        Limits {
-            cpu,
-            ..Limits::default()
-        },
-    )?;
+    let limits = Limits {
+        cpu,
+        ..Limits::default()
+    };
+    let engine = match std::env::var_os("SCIM_PATCH_WASM") {
+        Some(file) => PatchEngine::from_file(file, limits)?,
+        None => PatchEngine::from_bytes(EMBEDDED_COMPONENT, limits)?,
+    };
     let mut patcher = engine.patcher("{}")?;
     let started = Instant::now();
     let mut bytes = 0;
