@@ -9,6 +9,7 @@
 //! path, which reports it.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
@@ -23,6 +24,10 @@ use crate::{Engine, patch};
 
 /// More distinct touched names than this and the full path is simpler (and as fast).
 const MAX_TOUCHED: usize = 64;
+
+/// More parsed members than this (touched ones, `schemas`, extension objects) and the full
+/// path is faster.
+const MAX_PARSED: usize = 128;
 
 /// Applies `patch` to `resource` (both already within the size limits), or `None` when the
 /// full path must do it.
@@ -68,7 +73,9 @@ pub(crate) fn apply(
             }
         }
     }
-    if depth > limits.max_json_depth {
+    // Placing the parsed members back is quadratic in their number: a resource with very many
+    // extension-like members is left to the full path.
+    if depth > limits.max_json_depth || doc.len() > MAX_PARSED {
         return None;
     }
     let applier = patch::Applier::new(
@@ -223,11 +230,17 @@ fn starts_with_urn(text: &str) -> bool {
 
 /// Whether two member names are equal ignoring case (the full path then decides which wins).
 fn has_case_duplicates(members: &[(Cow<'_, str>, Member<'_>)]) -> bool {
-    members.iter().enumerate().any(|(i, (a, _))| {
-        members[i + 1..]
-            .iter()
-            .any(|(b, _)| a.eq_ignore_ascii_case(b))
-    })
+    if members.len() <= 16 {
+        return members.iter().enumerate().any(|(i, (a, _))| {
+            members[i + 1..]
+                .iter()
+                .any(|(b, _)| a.eq_ignore_ascii_case(b))
+        });
+    }
+    let mut seen = HashSet::with_capacity(members.len());
+    !members
+        .iter()
+        .all(|(name, _)| seen.insert(name.to_ascii_lowercase()))
 }
 
 /// The nesting depth of valid JSON text, as [`json_depth`] counts it, without parsing it.
@@ -372,5 +385,27 @@ mod tests {
             "no resource type"
         );
         assert!(apply(&engine, user, patch).is_some());
+    }
+
+    #[test]
+    fn many_members_stay_linear() {
+        let engine = Engine::default();
+        let patch = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations":[{"op":"replace","path":"title","value":"x"}]}"#;
+        let mut user = serde_json::Map::new();
+        user.insert(
+            "schemas".into(),
+            json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
+        );
+        user.insert("userName".into(), json!("a"));
+        for i in 0..50_000 {
+            user.insert(format!("x{i}"), json!(i));
+            user.insert(format!("urn:x:{i}"), json!({}));
+        }
+        let user = Value::Object(user).to_string();
+        // Many parsed (extension-like) members: the full path takes it.
+        assert!(apply(&engine, &user, patch).is_none());
+        let out = engine.apply_json(&user, patch).expect("applies");
+        assert!(out.contains(r#""title":"x""#));
     }
 }
