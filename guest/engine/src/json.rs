@@ -128,7 +128,7 @@ fn write_text(text: &str, out: &mut String) {
     out.push_str(text);
 }
 
-/// [`write_text`] of `text` lowercased, allocating only for text that has uppercase letters.
+/// [`write_text`] of `text` lowercased, allocating only for text that is not ASCII.
 fn write_folded(text: &str, out: &mut String) {
     if text.is_ascii() {
         let _ = write!(out, "{}\"", text.len());

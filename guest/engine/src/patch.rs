@@ -442,7 +442,7 @@ impl<'e> Applier<'e> {
             .append_index
             .take()
             .filter(|index| index.owner == owner && index.len == arr.len());
-        let keys = match previous {
+        let mut keys: HashSet<String> = match previous {
             // The previous operation appended here too: index now, so that a run of appends
             // (1,000 adds to a 100k-member group) stays linear.
             Some(index) => index
@@ -457,7 +457,6 @@ impl<'e> Applier<'e> {
             }
             None => arr.iter().map(|v| identity_key(attr, v)).collect(),
         };
-        let mut keys: HashSet<String> = keys;
         let mut touched = Vec::with_capacity(items.len());
         for item in items {
             if keys.insert(identity_key(attr, &item)) {
