@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
@@ -98,19 +99,7 @@ impl PatchEngine {
 /// Starts the thread that advances `engine`'s epoch every [`EPOCH_TICK`]; it ends once the
 /// engine (every [`PatchEngine`] clone and [`Patcher`] holding it) is dropped.
 fn start_epoch_ticker(engine: &Engine) -> Result<(), HostError> {
-    let engine = engine.weak();
-    std::thread::Builder::new()
-        .name("scim-patch-epoch".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(EPOCH_TICK);
-                match engine.upgrade() {
-                    Some(engine) => engine.increment_epoch(),
-                    None => break,
-                }
-            }
-        })
-        .map(drop)
+    crate::epoch::start_ticker(engine, EPOCH_TICK, Arc::new(AtomicBool::new(false)))
         .map_err(|e| HostError::Load(wasmtime::format_err!("cannot start the epoch thread: {e}")))
 }
 

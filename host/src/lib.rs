@@ -34,6 +34,7 @@
 mod bindings;
 mod config;
 mod engine;
+mod epoch;
 mod error;
 mod patcher;
 mod sandbox;

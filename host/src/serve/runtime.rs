@@ -2,7 +2,7 @@
 //! `wasi:http/handler@0.3.0` export in a fresh, capped store.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -104,22 +104,9 @@ impl SpinRuntime {
     }
 
     /// Starts the thread that advances the engine's epoch every [`EPOCH_TICK`] until `stop` is
-    /// set or the engine is gone. A plain thread, so that guests keeping tokio's workers busy
-    /// cannot delay their own deadline.
+    /// set or the engine is gone.
     pub(crate) fn start_epoch_ticker(&self, stop: Arc<AtomicBool>) -> std::io::Result<()> {
-        let engine = self.engine.weak();
-        std::thread::Builder::new()
-            .name("scim-host-epoch".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    match engine.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
-                    }
-                }
-            })
-            .map(drop)
+        crate::epoch::start_ticker(&self.engine, EPOCH_TICK, stop)
     }
 
     /// Runs one request in a fresh instance and returns the complete response.
