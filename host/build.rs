@@ -3,8 +3,10 @@
 //! `scim-spin` Spin HTTP component (`guest/server`) as `SCIM_SPIN_COMPONENT`.
 //!
 //! This is the pattern of wasmtime's `crates/test-programs`: one nested `cargo build` of both guest
-//! packages, in release mode, with its own target directory (`<outer target dir>/guest-wasm`) so it
-//! neither fights the outer build for its lock nor inherits its flags. On `wasm32-wasip2` a `cdylib`
+//! packages, in release mode, with its own target directory (`<outer target dir>/guest-wasm/<tree>`,
+//! `<tree>` a hash of this checkout's path) so it neither fights the outer build for its lock nor
+//! inherits its flags, and two checkouts sharing one target directory (a CI clone beside a working
+//! tree) never embed each other's components. On `wasm32-wasip2` a `cdylib`
 //! is already a component, so no `wasm-tools component new` step is needed.
 
 use std::env;
@@ -56,7 +58,9 @@ fn run() -> Result<(), String> {
     ensure_wasm_target(&rustc)?;
 
     let out_dir = PathBuf::from(required_env("OUT_DIR")?);
-    let target_dir = outer_target_dir(&out_dir).join("guest-wasm");
+    let target_dir = outer_target_dir(&out_dir)
+        .join("guest-wasm")
+        .join(checkout_key(workspace));
 
     let mut build = Command::new(&cargo);
     build
@@ -96,6 +100,19 @@ fn run() -> Result<(), String> {
         println!("cargo::rustc-env={variable}={}", component.display());
     }
     Ok(())
+}
+
+/// A short, stable name for this checkout: the hash of its canonical path. The guest artifacts
+/// keep one file name whatever the sources, so checkouts sharing a target directory need
+/// directories of their own.
+fn checkout_key(workspace: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let path = workspace
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.to_path_buf());
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    path.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 fn required_env(key: &str) -> Result<OsString, String> {
