@@ -27,6 +27,14 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every header named `name` (case-insensitive), in order.
+    pub fn headers_named<'r>(&'r self, name: &'r str) -> impl Iterator<Item = &'r str> + 'r {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Decoded query parameters, in order.
     pub fn query_params(&self) -> Vec<(String, String)> {
         self.query

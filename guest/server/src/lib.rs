@@ -14,7 +14,9 @@ pub mod list;
 pub mod password;
 pub mod project;
 pub mod service;
-pub mod store;
+pub(crate) mod store;
+
+pub use store::Kind;
 
 #[cfg(target_arch = "wasm32")]
 mod spin_glue;

@@ -2,11 +2,10 @@
 use std::cmp::Ordering;
 
 use scim_patch::{AttrPath, Engine, Filter, ScimError, ScimType};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::discovery::MAX_RESULTS;
-use crate::project::project;
-use crate::store::Kind;
+use crate::project::Projection;
 
 /// Page size when the client gives none.
 pub const DEFAULT_COUNT: usize = 100;
@@ -16,30 +15,38 @@ pub const DEFAULT_COUNT: usize = 100;
 pub struct ListQuery {
     /// The filter, if any.
     pub filter: Option<Filter>,
-    /// 1-based index of the first result.
-    pub start_index: usize,
-    /// Results per page (at most `MAX_RESULTS`).
+    /// 1-based index of the first result (any integer the client sends; below 1 means 1, above
+    /// `u64::MAX` means `u64::MAX`).
+    pub start_index: u64,
+    /// Results per page (negative means 0, above `MAX_RESULTS` means `MAX_RESULTS`).
     pub count: usize,
     /// Sort key.
     pub sort_by: Option<AttrPath>,
     /// `sortOrder=descending`.
     pub descending: bool,
-    /// `attributes`, comma-separated.
-    pub attributes: Option<String>,
-    /// `excludedAttributes`, comma-separated.
-    pub excluded: Option<String>,
+    /// `attributes` / `excludedAttributes`.
+    pub projection: Projection,
 }
 
-fn number(value: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| {
-            ScimError::bad_request(
-                ScimType::InvalidValue,
-                format!("\"{name}\" must be an integer, not \"{v}\""),
-            )
-        }),
+/// An integer parameter: any run of digits with an optional sign, saturated to the `i128`
+/// range (so `startIndex=99999999999999999999` is a huge index, not an error or a wrap).
+fn number(value: Option<&str>, name: &str) -> Result<Option<i128>, ScimError> {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let (negative, digits) = match text.as_bytes()[0] {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("\"{name}\" must be an integer, not \"{text}\""),
+        ));
     }
+    let magnitude = digits.parse::<i128>().unwrap_or(i128::MAX);
+    Ok(Some(if negative { -magnitude } else { magnitude }))
 }
 
 impl ListQuery {
@@ -53,9 +60,9 @@ impl ListQuery {
         };
         let start_index = number(get("startIndex").as_deref(), "startIndex")?
             .unwrap_or(1)
-            .max(1) as usize;
+            .clamp(1, i128::from(u64::MAX)) as u64;
         let count = number(get("count").as_deref(), "count")?
-            .map_or(DEFAULT_COUNT, |c| c.clamp(0, MAX_RESULTS as i64) as usize);
+            .map_or(DEFAULT_COUNT, |c| c.clamp(0, MAX_RESULTS as i128) as usize);
         let sort_by = match get("sortBy").filter(|s| !s.trim().is_empty()) {
             Some(text) => Some(AttrPath::parse(text.trim()).ok_or_else(|| {
                 ScimError::bad_request(
@@ -82,8 +89,10 @@ impl ListQuery {
             count,
             sort_by,
             descending,
-            attributes: get("attributes"),
-            excluded: get("excludedAttributes"),
+            projection: Projection::new(
+                get("attributes").as_deref(),
+                get("excludedAttributes").as_deref(),
+            ),
         })
     }
 
@@ -125,7 +134,7 @@ impl ListQuery {
 
 /// The value a resource sorts by: the attribute (or sub-attribute) at `path`; for multi-valued
 /// attributes the primary value, else the first.
-fn sort_key<'r>(resource: &'r Map<String, Value>, path: &AttrPath) -> Option<&'r Value> {
+pub(crate) fn sort_key<'r>(resource: &'r Map<String, Value>, path: &AttrPath) -> Option<&'r Value> {
     let container = match &path.schema {
         Some(urn)
             if !urn.eq_ignore_ascii_case(scim_patch::schema::CORE_USER)
@@ -150,7 +159,8 @@ fn sort_key<'r>(resource: &'r Map<String, Value>, path: &AttrPath) -> Option<&'r
     }
 }
 
-fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+/// The order of two sort keys (unassigned last).
+pub(crate) fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     match (a, b) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
@@ -165,39 +175,23 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     }
 }
 
-/// Sorts, pages and projects `matched` into a ListResponse.
-pub fn page(mut matched: Vec<(Kind, Map<String, Value>)>, query: &ListQuery) -> Value {
-    if let Some(path) = &query.sort_by {
-        matched.sort_by(|(_, a), (_, b)| {
-            let ord = compare(sort_key(a, path), sort_key(b, path));
-            // Unassigned values sort last in both orders (RFC 7644 §3.4.2.3).
-            let absent = sort_key(a, path).is_none() || sort_key(b, path).is_none();
-            if query.descending && !absent {
-                ord.reverse()
-            } else {
-                ord
-            }
-        });
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn integers_of_any_size_are_read_and_saturated() {
+        assert_eq!(
+            number(Some("4294967296"), "n").unwrap(),
+            Some(4_294_967_296)
+        );
+        assert_eq!(number(Some("-5"), "n").unwrap(), Some(-5));
+        assert_eq!(
+            number(Some("99999999999999999999999999999999999999999"), "n").unwrap(),
+            Some(i128::MAX)
+        );
+        assert_eq!(number(Some(" "), "n").unwrap(), None);
+        assert!(number(Some("1e3"), "n").is_err());
+        assert!(number(Some("-"), "n").is_err());
     }
-    let total = matched.len();
-    let resources: Vec<Value> = matched
-        .into_iter()
-        .skip(query.start_index - 1)
-        .take(query.count)
-        .map(|(kind, r)| {
-            Value::Object(project(
-                kind,
-                r,
-                query.attributes.as_deref(),
-                query.excluded.as_deref(),
-            ))
-        })
-        .collect();
-    json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "startIndex": query.start_index,
-        "Resources": resources
-    })
 }

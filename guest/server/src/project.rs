@@ -32,6 +32,69 @@ fn always(name: &str) -> bool {
         .any(|a| a.eq_ignore_ascii_case(name))
 }
 
+/// A response's `attributes` / `excludedAttributes` (the former wins when both are given).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Projection {
+    attributes: Vec<Selector>,
+    excluded: Vec<Selector>,
+}
+
+impl Projection {
+    /// From the two comma-separated lists.
+    pub fn new(attributes: Option<&str>, excluded: Option<&str>) -> Self {
+        let attributes = attributes.map(parse_list).unwrap_or_default();
+        let excluded = if attributes.is_empty() {
+            excluded.map(parse_list).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Projection {
+            attributes,
+            excluded,
+        }
+    }
+
+    /// From query parameters (names case-insensitive).
+    pub fn from_params(params: &[(String, String)]) -> Self {
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        Projection::new(get("attributes"), get("excludedAttributes"))
+    }
+
+    /// Whether the projected resource can contain the core attribute `name` (so a derived one
+    /// such as `members` or `groups` need not be computed when it cannot).
+    pub fn includes(&self, name: &str) -> bool {
+        let named = |sel: &Selector| sel.schema.is_none() && sel.name.eq_ignore_ascii_case(name);
+        if !self.attributes.is_empty() {
+            return self.attributes.iter().any(named);
+        }
+        !self
+            .excluded
+            .iter()
+            .any(|sel| named(sel) && sel.sub.is_none())
+    }
+
+    /// Whether the client asked for a projection at all.
+    pub fn is_requested(&self) -> bool {
+        !self.attributes.is_empty() || !self.excluded.is_empty()
+    }
+
+    /// Narrows `resource` to what the projection keeps.
+    pub fn apply(&self, kind: Kind, resource: Map<String, Value>) -> Map<String, Value> {
+        if !self.attributes.is_empty() {
+            return keep(kind, resource, &self.attributes);
+        }
+        if !self.excluded.is_empty() {
+            return drop(kind, resource, &self.excluded);
+        }
+        resource
+    }
+}
+
 /// Narrows `resource` to `attributes`, or removes `excluded` (the former wins when both given).
 pub fn project(
     kind: Kind,
@@ -39,13 +102,7 @@ pub fn project(
     attributes: Option<&str>,
     excluded: Option<&str>,
 ) -> Map<String, Value> {
-    if let Some(list) = attributes.map(parse_list).filter(|l| !l.is_empty()) {
-        return keep(kind, resource, &list);
-    }
-    if let Some(list) = excluded.map(parse_list).filter(|l| !l.is_empty()) {
-        return drop(kind, resource, &list);
-    }
-    resource
+    Projection::new(attributes, excluded).apply(kind, resource)
 }
 
 /// Which object a selector's attribute lives in: the top level, or an extension's object.
@@ -217,6 +274,15 @@ mod tests {
             json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1", "userName": "b", "name": {"givenName": "B"},
                    "emails": [{"value": "a@x"}], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "D"}})
         );
+    }
+
+    #[test]
+    fn a_projection_says_which_derived_attributes_it_keeps() {
+        assert!(Projection::new(None, None).includes("members"));
+        assert!(!Projection::new(None, Some("members")).includes("members"));
+        assert!(Projection::new(None, Some("members.display")).includes("members"));
+        assert!(!Projection::new(Some("displayName"), None).includes("members"));
+        assert!(Projection::new(Some("members.value"), None).includes("MEMBERS"));
     }
 
     #[test]

@@ -1,7 +1,15 @@
-//! The Spin adapter (wasm32 only): the HTTP handler, the `scim_token` variable, and [`Kv`] over
-//! Spin's `default` store — plain operations through `spin:key-value`, compare-and-swap and
-//! increment through `wasi:keyvalue/atomics` on the same store.
+//! The Spin adapter (wasm32 only): the HTTP handler, the `scim_token` and `scim_profile`
+//! variables, and [`Kv`] over Spin's `default` store — plain operations through `spin:key-value`,
+//! compare-and-swap and increment through `wasi:keyvalue/atomics`, batches through
+//! `wasi:keyvalue/batch`, all on the same store.
+//!
+//! The bearer token is checked on the request's head, before its body is read; a refused or
+//! oversized request's body is then read and discarded (up to [`DRAIN_LIMIT`]) so that a client
+//! that sends its whole body before reading (Python's urllib does) still gets the answer instead
+//! of a broken pipe.
+use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use futures::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
@@ -10,6 +18,7 @@ use spin_sdk::http_service;
 
 use crate::http;
 use crate::kv::{Kv, StoreError};
+use crate::service::MAX_BODY_BYTES;
 
 mod bindings {
     spin_sdk::wit_bindgen::generate!({
@@ -20,12 +29,27 @@ mod bindings {
     });
 }
 
-use bindings::wasi::keyvalue::{atomics, store as wasi_store};
+use bindings::wasi::keyvalue::{atomics, batch, store as wasi_store};
 
-/// The engine is immutable configuration, shared by the requests an instance serves.
-fn engine() -> &'static scim_patch::Engine {
-    static ENGINE: OnceLock<scim_patch::Engine> = OnceLock::new();
-    ENGINE.get_or_init(scim_patch::Engine::default)
+/// How much of a refused request's body is read (and discarded) before answering.
+const DRAIN_LIMIT: usize = 16 << 20;
+
+/// The engine of each profile: immutable configuration, shared by the requests an instance
+/// serves.
+fn engine(strict: bool) -> &'static scim_patch::Engine {
+    static COMPATIBLE: OnceLock<scim_patch::Engine> = OnceLock::new();
+    static STRICT: OnceLock<scim_patch::Engine> = OnceLock::new();
+    if strict {
+        STRICT.get_or_init(|| {
+            let config = scim_patch::Config {
+                profile: scim_patch::Profile::Strict,
+                ..scim_patch::Config::default()
+            };
+            scim_patch::Engine::new(config)
+        })
+    } else {
+        COMPATIBLE.get_or_init(scim_patch::Engine::default)
+    }
 }
 
 struct SpinKv {
@@ -38,8 +62,24 @@ fn kv_error(e: impl std::fmt::Debug) -> StoreError {
 }
 
 impl Kv for SpinKv {
+    type Swap = atomics::Cas;
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.store.get(key).await.map_err(kv_error)
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Spin's SQLite backend leaves absent keys out; Redis answers each with an option.
+        let found: HashMap<String, Option<Vec<u8>>> = batch::get_many(&self.bucket, keys)
+            .map_err(kv_error)?
+            .into_iter()
+            .collect();
+        Ok(keys
+            .iter()
+            .map(|k| found.get(k).cloned().flatten())
+            .collect())
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.store.set(key, value).await.map_err(kv_error)
@@ -47,27 +87,29 @@ impl Kv for SpinKv {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.store.delete(key).await.map_err(kv_error)
     }
-    async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let all = self
-            .store
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        batch::delete_many(&self.bucket, keys).map_err(kv_error)
+    }
+    async fn keys(&self) -> Result<Vec<String>, StoreError> {
+        self.store
             .get_keys()
             .await
             .collect()
             .await
-            .map_err(kv_error)?;
-        Ok(all.into_iter().filter(|k| k.starts_with(prefix)).collect())
+            .map_err(kv_error)
     }
-    async fn compare_and_swap(
+    async fn read_for_swap(
         &self,
         key: &str,
-        expected: &[u8],
-        new: &[u8],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(Option<Vec<u8>>, atomics::Cas), StoreError> {
         let cas = atomics::Cas::new(&self.bucket, key).map_err(kv_error)?;
-        // Spin's CAS upserts when the key was absent; we only swap documents that exist and match.
-        if cas.current().map_err(kv_error)?.as_deref() != Some(expected) {
-            return Ok(false);
-        }
+        let current = cas.current().map_err(kv_error)?;
+        Ok((current, cas))
+    }
+    async fn swap(&self, cas: atomics::Cas, new: &[u8]) -> Result<bool, StoreError> {
         match atomics::swap(cas, new) {
             Ok(()) => Ok(true),
             Err(atomics::CasError::CasFailed(_)) => Ok(false),
@@ -77,12 +119,13 @@ impl Kv for SpinKv {
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
         atomics::increment(&self.bucket, key, delta).map_err(kv_error)
     }
+    async fn pause(&self, pause: Duration) {
+        spin_sdk::time::sleep(pause).await;
+    }
 }
 
-async fn into_request(req: Request) -> Result<http::Request, StatusCode> {
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or_default().to_string();
+/// The request's method, path, query and headers (every header, repeated ones included).
+fn head(req: &Request) -> http::Request {
     let headers = req
         .headers()
         .iter()
@@ -93,31 +136,58 @@ async fn into_request(req: Request) -> Result<http::Request, StatusCode> {
             )
         })
         .collect();
+    http::Request {
+        method: req.method().as_str().to_string(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().unwrap_or_default().to_string(),
+        headers,
+        body: Vec::new(),
+    }
+}
+
+/// Why the body could not be had.
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads at most `MAX_BODY_BYTES` (a chunked body has no Content-Length to check up front);
+/// past the limit, reads on and discards up to `DRAIN_LIMIT` so the client sees the 413.
+async fn read_body(req: Request) -> Result<Vec<u8>, BodyError> {
     let declared = req
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > crate::service::MAX_BODY_BYTES) {
-        return Err(StatusCode::PAYLOAD_TOO_LARGE);
-    }
-    // Read at most the limit (a chunked body has no Content-Length to check up front).
-    let mut body = Vec::new();
     let mut chunks = req.into_body().stream();
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        drain(&mut chunks, 0).await;
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
-        if body.len() + chunk.len() > crate::service::MAX_BODY_BYTES {
-            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            drain(&mut chunks, body.len() + chunk.len()).await;
+            return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(http::Request {
-        method,
-        path,
-        query,
-        headers,
-        body,
-    })
+    Ok(body)
+}
+
+/// Reads and discards the rest of a body, up to `DRAIN_LIMIT` bytes in all.
+async fn drain<S, B, E>(chunks: &mut S, mut read: usize)
+where
+    S: futures::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    while read < DRAIN_LIMIT {
+        match chunks.next().await {
+            Some(Ok(chunk)) => read += chunk.as_ref().len(),
+            _ => break,
+        }
+    }
 }
 
 type Body = http_body_util::Full<bytes::Bytes>;
@@ -146,12 +216,30 @@ fn failure(status: u16, detail: &str) -> (StatusCode, HeaderMap, Body) {
 
 #[http_service]
 async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
-    let request = match into_request(req).await {
-        Ok(r) => r,
-        Err(StatusCode::PAYLOAD_TOO_LARGE) => {
-            return Ok(failure(413, "the request body is too large"));
+    let mut request = head(&req);
+    let token = spin_sdk::variables::get("scim_token").await.ok();
+    if let Err(refused) = crate::service::authenticate(&request, token.as_deref()) {
+        drain(&mut req.into_body().stream(), 0).await;
+        return Ok(into_response(refused));
+    }
+    let strict = match spin_sdk::variables::get("scim_profile").await {
+        Err(_) => false,
+        Ok(p) if p.is_empty() || p.eq_ignore_ascii_case("compatible") => false,
+        Ok(p) if p.eq_ignore_ascii_case("strict") => true,
+        Ok(p) => {
+            eprintln!("scim-spin: scim_profile must be \"compatible\" or \"strict\", not {p:?}");
+            return Ok(failure(500, "An unexpected error occurred"));
         }
-        Err(_) => return Ok(failure(400, "The supplied JSON is incorrect")),
+    };
+    request.body = match read_body(req).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return Ok(failure(
+                413,
+                &format!("the request body is over the limit of {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        Err(BodyError::Broken) => return Ok(failure(400, "The supplied JSON is incorrect")),
     };
     let store = match spin_sdk::key_value::Store::open_default().await {
         Ok(s) => s,
@@ -167,8 +255,7 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             return Ok(failure(500, "An unexpected error occurred"));
         }
     };
-    let token = spin_sdk::variables::get("scim_token").await.ok();
     let kv = SpinKv { store, bucket };
-    let response = crate::service::handle(&kv, engine(), token.as_deref(), request).await;
+    let response = crate::service::handle(&kv, engine(strict), token.as_deref(), request).await;
     Ok(into_response(response))
 }

@@ -1,74 +1,12 @@
 //! The SCIM service end to end over an in-memory store (the Spin glue is a thin adapter; the
 //! HTTP tests through `scim-host serve` live in host/tests).
+mod support;
+
 use futures_executor::block_on;
-use scim_patch::Engine;
-use scim_spin::http::{Request, Response};
-use scim_spin::kv::MemoryKv;
+use scim_spin::http::Request;
 use scim_spin::service::handle;
 use serde_json::{Value, json};
-
-const TOKEN: &str = "s3cret";
-
-struct Client {
-    kv: MemoryKv,
-    engine: Engine,
-}
-
-impl Client {
-    fn new() -> Self {
-        Client {
-            kv: MemoryKv::default(),
-            engine: Engine::default(),
-        }
-    }
-
-    fn send(
-        &self,
-        method: &str,
-        target: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Response {
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let mut all = vec![
-            ("authorization".to_string(), format!("Bearer {TOKEN}")),
-            ("host".to_string(), "localhost:3000".to_string()),
-        ];
-        all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let request = Request {
-            method: method.into(),
-            path: path.into(),
-            query: query.into(),
-            headers: all,
-            body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
-        };
-        block_on(handle(&self.kv, &self.engine, Some(TOKEN), request))
-    }
-
-    fn json(&self, method: &str, target: &str, body: Option<Value>) -> (u16, Value) {
-        let r = self.send(method, target, body, &[]);
-        (
-            r.status,
-            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
-        )
-    }
-}
-
-fn header<'r>(r: &'r Response, name: &str) -> Option<&'r str> {
-    r.headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-fn user(name: &str) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "name": {"givenName": "B", "familyName": "J"},
-           "emails": [{"value": format!("{name}@example.com"), "type": "work", "primary": true}], "active": true, "password": "t1meMachine"})
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
-}
+use support::{Client, TOKEN, header, patch, store_contains, user};
 
 #[test]
 fn create_get_patch_delete_a_user() {
@@ -87,7 +25,10 @@ fn create_get_patch_delete_a_user() {
         Some(format!("http://localhost:3000/scim/v2/Users/{id}").as_str())
     );
     assert_eq!(header(&r, "etag"), Some("W/\"1\""));
-    assert!(c.kv_has_hash(&id));
+    assert!(
+        store_contains(&c.kv, "$argon2id$") && !store_contains(&c.kv, "t1meMachine"),
+        "only the password's hash is stored"
+    );
 
     let (status, got) = c.json("GET", &format!("/scim/v2/Users/{id}"), None);
     assert_eq!((status, &got["userName"]), (200, &json!("bjensen")));
@@ -115,20 +56,6 @@ fn create_get_patch_delete_a_user() {
         err["schemas"][0],
         "urn:ietf:params:scim:api:messages:2.0:Error"
     );
-}
-
-impl Client {
-    fn kv_has_hash(&self, id: &str) -> bool {
-        use scim_spin::kv::Kv;
-        let raw = block_on(self.kv.get(&format!("res/User/{id}")))
-            .unwrap()
-            .unwrap();
-        let doc: Value = serde_json::from_slice(&raw).unwrap();
-        doc["passwordHash"]
-            .as_str()
-            .is_some_and(|h| h.starts_with("$argon2id$"))
-            && !String::from_utf8_lossy(&raw).contains("t1meMachine")
-    }
 }
 
 #[test]
@@ -354,15 +281,15 @@ fn bad_requests_get_scim_errors() {
         header(&unauthenticated, "www-authenticate"),
         Some("Bearer realm=\"scim\"")
     );
-    let wrong = c.send(
+    let twice = c.send(
         "GET",
         "/scim/v2/Users",
         None,
         &[("authorization", "Bearer nope")],
     );
     assert_eq!(
-        wrong.status, 200,
-        "the first Authorization header (the right one) is used"
+        twice.status, 401,
+        "two Authorization headers (one of them right) are refused"
     );
     let mut r = c.send("POST", "/scim/v2/Users", None, &[]);
     r.body.truncate(200);
@@ -483,27 +410,52 @@ fn put_replaces_the_resource_but_keeps_id_and_created() {
 }
 
 #[test]
-fn group_members_must_exist() {
+fn unknown_members_are_skipped_compatibly_and_refused_strictly() {
     let c = Client::new();
-    let (status, err) = c.json(
+    let known = c.create_user("known");
+    let (status, g) = c.json(
         "POST",
         "/scim/v2/Groups",
-        Some(json!({"displayName": "G", "members": [{"value": "no-such-id"}]})),
+        Some(json!({"displayName": "G", "members": [{"value": "no-such-id"}, {"value": known}]})),
     );
-    assert_eq!(
-        (status, err["scimType"].as_str()),
-        (400, Some("invalidValue"))
-    );
-    let (_, g) = c.json("POST", "/scim/v2/Groups", Some(json!({"displayName": "G"})));
+    assert_eq!(status, 201, "{g}");
+    assert_eq!(g["members"].as_array().map(Vec::len), Some(1));
+    assert_eq!(g["members"][0]["value"], known.as_str());
     let path = format!("/scim/v2/Groups/{}", g["id"].as_str().unwrap());
-    let (status, _) = c.json(
+    let r = c.send(
         "PATCH",
         &path,
         Some(patch(
             json!([{"op": "add", "path": "members", "value": [{"value": "ghost"}]}]),
         )),
+        &[],
     );
-    assert_eq!(status, 400);
+    assert_eq!(r.status, 204, "one stale id does not block the batch");
+
+    let strict = Client::strict(scim_spin::kv::MemoryKv::from_snapshot(c.kv.snapshot()));
+    let before = strict.kv.snapshot();
+    let (status, err) = strict.json(
+        "PATCH",
+        &path,
+        Some(patch(
+            json!([{"op": "add", "path": "members", "value": [{"value": "ghost"}, {"value": "other-ghost"}]}]),
+        )),
+    );
+    assert_eq!(
+        (status, err["scimType"].as_str()),
+        (400, Some("invalidValue"))
+    );
+    let detail = err["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("ghost") && detail.contains("other-ghost"),
+        "{detail}"
+    );
+    assert_eq!(
+        strict.kv.snapshot(),
+        before,
+        "a refused PATCH writes nothing"
+    );
+
     let (_, nested) = c.json(
         "POST",
         "/scim/v2/Groups",
@@ -515,6 +467,10 @@ fn group_members_must_exist() {
             "http://localhost:3000/scim/v2/Groups/{}",
             g["id"].as_str().unwrap()
         )
+    );
+    assert_eq!(
+        nested["members"][0]["display"], "G",
+        "display filled from the member"
     );
 }
 

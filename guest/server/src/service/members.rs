@@ -1,0 +1,489 @@
+//! A group's members in a PATCH or PUT (RFC 7644 §3.5.2 on `members`), without loading the
+//! group's other members. The engine stays the one judge of PATCH semantics: it applies the
+//! request to the group's document plus the members the request can touch — the ids it names
+//! (`add` values, `members[value eq "id"]` filters, Entra's remove-by-value list), or every
+//! member when it cannot say (`replace members`, other filters) — and the difference between
+//! those members before and after is written to the member keys, O(k) for k members named.
+//! Members that do not exist are skipped in the compatible profile (logged) and refused in the
+//! strict one; a member added without `display` gets the member's userName or displayName.
+use std::collections::{BTreeMap, BTreeSet};
+
+use scim_patch::json::get_ci;
+use scim_patch::request::{OpKind, PatchBody};
+use scim_patch::{CompValue, CompareOp, Filter, Profile, ScimError, ScimType};
+use serde_json::{Map, Value};
+
+use super::update::Rewrite;
+use super::{Failure, Outcome, Service, body, preconditions};
+use crate::http::{Request, Response, error};
+use crate::kv::Kv;
+use crate::project::Projection;
+use crate::store::{GroupRef, Loaded, Member, Store};
+
+/// A member as a request names it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Wanted {
+    pub(crate) id: String,
+    pub(crate) display: Option<String>,
+}
+
+/// The members of a validated `members` value (the engine has checked their shape).
+pub(crate) fn listed(members: Option<Value>) -> Vec<Wanted> {
+    let Some(Value::Array(items)) = members else {
+        return Vec::new();
+    };
+    let mut seen = BTreeSet::new();
+    items
+        .iter()
+        .filter_map(|m| {
+            let id = get_ci(m.as_object()?, "value")?.as_str()?.to_string();
+            let display = m
+                .as_object()
+                .and_then(|o| get_ci(o, "display"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            seen.insert(id.clone()).then_some(Wanted { id, display })
+        })
+        .collect()
+}
+
+/// Members to add, checked against the store.
+pub(crate) struct Resolved {
+    pub(crate) known: Vec<Member>,
+}
+
+/// Which members a PATCH can touch.
+#[derive(Debug, PartialEq)]
+enum Scope {
+    Ids(BTreeSet<String>),
+    All,
+}
+
+impl Scope {
+    fn add(&mut self, ids: Option<BTreeSet<String>>) {
+        match (self, ids) {
+            (Scope::Ids(mine), Some(more)) => mine.extend(more),
+            (scope, None) => *scope = Scope::All,
+            (Scope::All, Some(_)) => {}
+        }
+    }
+}
+
+fn names_members(key: &str) -> bool {
+    key.eq_ignore_ascii_case("members")
+        || key
+            .strip_suffix(":members")
+            .or_else(|| key.strip_suffix(":Members"))
+            .is_some_and(|urn| urn.eq_ignore_ascii_case(scim_patch::schema::CORE_GROUP))
+        || (key.len() > 8
+            && key[key.len() - 8..].eq_ignore_ascii_case(":members")
+            && key[..key.len() - 8].eq_ignore_ascii_case(scim_patch::schema::CORE_GROUP))
+}
+
+/// The ids in a members value: objects with `value`, or bare ids (compatible profile).
+fn ids_in(value: Option<&Value>) -> Option<BTreeSet<String>> {
+    let id = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => get_ci(o, "value")?.as_str().map(str::to_string),
+        _ => None,
+    };
+    match value? {
+        Value::Array(items) => items.iter().map(id).collect(),
+        single => id(single).map(|i| BTreeSet::from([i])),
+    }
+}
+
+/// The ids a filter inside `members[...]` can match: `value eq "id"`, joined by `or` (or
+/// narrowed by `and`); `None` when any other form could match members not named.
+fn ids_in_filter(filter: &Filter) -> Option<BTreeSet<String>> {
+    match filter {
+        Filter::Compare(path, CompareOp::Eq, CompValue::String(id))
+            if path.schema.is_none()
+                && path.sub.is_none()
+                && path.name.eq_ignore_ascii_case("value") =>
+        {
+            Some(BTreeSet::from([id.clone()]))
+        }
+        Filter::Or(parts) => {
+            parts
+                .iter()
+                .map(ids_in_filter)
+                .try_fold(BTreeSet::new(), |mut all, ids| {
+                    all.extend(ids?);
+                    Some(all)
+                })
+        }
+        Filter::And(parts) => parts.iter().find_map(ids_in_filter),
+        _ => None,
+    }
+}
+
+/// Which members `body` can touch.
+fn scope(body: &PatchBody) -> Scope {
+    let mut scope = Scope::Ids(BTreeSet::new());
+    match body {
+        PatchBody::Operations(ops) => {
+            for op in ops {
+                let targets_whole = op.path.as_ref().is_none_or(|p| {
+                    p.attribute.is_none()
+                        && p.schema
+                            .as_deref()
+                            .is_none_or(|u| u.eq_ignore_ascii_case(scim_patch::schema::CORE_GROUP))
+                });
+                if targets_whole {
+                    let Some(Value::Object(value)) = &op.value else {
+                        continue;
+                    };
+                    for (key, v) in value {
+                        if names_members(key) {
+                            scope.add(if op.op == OpKind::Add {
+                                ids_in(Some(v))
+                            } else {
+                                None
+                            });
+                        }
+                    }
+                    continue;
+                }
+                let Some(path) = &op.path else { continue };
+                let on_members = path
+                    .attribute
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case("members"))
+                    && path
+                        .schema
+                        .as_deref()
+                        .is_none_or(|u| u.eq_ignore_ascii_case(scim_patch::schema::CORE_GROUP));
+                if !on_members {
+                    continue;
+                }
+                match (&path.filter, op.op) {
+                    (Some(filter), _) => {
+                        scope.add(ids_in_filter(filter));
+                        if op.op != OpKind::Remove && path.sub.is_none() {
+                            scope.add(ids_in(op.value.as_ref()));
+                        }
+                    }
+                    (None, _) if path.sub.is_some() => scope.add(None),
+                    (None, OpKind::Add) => scope.add(ids_in(op.value.as_ref())),
+                    (None, OpKind::Remove) if op.value.is_some() => {
+                        scope.add(ids_in(op.value.as_ref()));
+                    }
+                    (None, _) => scope.add(None),
+                }
+            }
+        }
+        PatchBody::PartialResource(map) => {
+            let mentioned = get_ci(map, "meta")
+                .and_then(|m| m.as_object())
+                .and_then(|m| get_ci(m, "attributes"))
+                .is_some_and(|a| a.to_string().to_ascii_lowercase().contains("members"));
+            if mentioned {
+                scope.add(None);
+            }
+            for (key, v) in map {
+                if names_members(key) {
+                    scope.add(ids_in(Some(v)));
+                }
+            }
+        }
+    }
+    scope
+}
+
+fn unknown_members(ids: &[String]) -> Failure {
+    Failure::Scim(ScimError::bad_request(
+        ScimType::InvalidValue,
+        format!(
+            "no user or group of this service has the id {}",
+            ids.iter()
+                .map(|i| format!("\"{i}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
+}
+
+impl<K: Kv> Service<'_, K> {
+    /// Checks `wanted` against the store: members that exist, with their kind and a display
+    /// (the given one, else their name). Unknown ids (and the group itself) are refused in the
+    /// strict profile and skipped in the compatible one.
+    pub(crate) async fn resolve_members(
+        &self,
+        wanted: &[Wanted],
+        group_id: Option<&str>,
+    ) -> Result<Resolved, Failure> {
+        let ids: Vec<String> = wanted.iter().map(|w| w.id.clone()).collect();
+        let indexes = self.store.indexes(&ids).await?;
+        let mut known = Vec::new();
+        let mut unknown = Vec::new();
+        for (w, index) in wanted.iter().zip(indexes) {
+            match index.filter(|i| i.open && Some(w.id.as_str()) != group_id) {
+                Some(index) => known.push(Member {
+                    id: w.id.clone(),
+                    kind: index.kind,
+                    display: w.display.clone().or_else(|| Some(index.name.clone())),
+                }),
+                None => unknown.push(w.id.clone()),
+            }
+        }
+        if !unknown.is_empty() {
+            if self.engine.config().profile == Profile::Strict {
+                return Err(unknown_members(&unknown));
+            }
+            eprintln!(
+                "scim-spin: skipped {} member id(s) that name no user or group: {}",
+                unknown.len(),
+                unknown.join(", ")
+            );
+        }
+        Ok(Resolved { known })
+    }
+
+    /// Writes member changes: `adds` (new members, or new displays) and `removes`.
+    pub(crate) async fn apply_member_changes(
+        &self,
+        group: &GroupRef,
+        adds: &[Member],
+        removes: &[String],
+    ) -> Result<(), Failure> {
+        for id in removes {
+            self.store.remove_member(group, id).await?;
+        }
+        for member in adds {
+            if !self.store.add_member(group, member).await? {
+                eprintln!(
+                    "scim-spin: member {} of group {} was deleted meanwhile; skipped",
+                    member.id, group.id
+                );
+            }
+        }
+        if !adds.is_empty() || !removes.is_empty() {
+            self.store.touch_group(group.seq).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes `wanted` the group's whole member list (PUT).
+    pub(crate) async fn replace_members(
+        &self,
+        group: &Loaded,
+        wanted: &[Wanted],
+    ) -> Result<(), Failure> {
+        let resolved = self.resolve_members(wanted, Some(&group.doc.id)).await?;
+        let before = self.store.members(group.seq).await?;
+        let (adds, removes) = diff(&before, &resolved.known);
+        self.apply_member_changes(&Store::<K>::group_ref(group), &adds, &removes)
+            .await
+    }
+
+    /// If-Match on a group, checked without writing (the write re-checks atomically).
+    pub(crate) async fn check_group_if_match(
+        &self,
+        group: &Loaded,
+        request: &Request,
+    ) -> Result<(), Failure> {
+        let version = self.store.group_version(group.seq).await?;
+        preconditions::check_if_match(request, version)
+    }
+
+    /// PATCH /Groups/{id}.
+    pub(crate) async fn patch_group(
+        &self,
+        group: &Loaded,
+        patch: Value,
+        request: &Request,
+        params: &[(String, String)],
+    ) -> Outcome {
+        let config = self.engine.config();
+        let parsed = scim_patch::request::parse(patch.clone(), config.profile, &config.limits)?;
+        let before = match scope(&parsed) {
+            Scope::All => self.store.members(group.seq).await?,
+            Scope::Ids(ids) => {
+                let ids: Vec<String> = ids.into_iter().collect();
+                self.store.members_among(group.seq, &ids).await?
+            }
+        };
+        let with_members = |res: &Map<String, Value>| {
+            let mut doc = res.clone();
+            if !before.is_empty() {
+                let values = before
+                    .iter()
+                    .map(|m| self.member_value(m))
+                    .map(strip_ref)
+                    .collect();
+                doc.insert("members".into(), Value::Array(values));
+            }
+            Value::Object(doc)
+        };
+        let patched = self
+            .engine
+            .apply_owned(with_members(&group.doc.res), patch.clone())?;
+        let Value::Object(mut patched) = patched else {
+            return Err(Failure::Store(crate::kv::StoreError(
+                "the engine returned a non-object".into(),
+            )));
+        };
+        let after = listed(patched.shift_remove("members"));
+        let resolved = self
+            .resolve_members(&added_or_changed(&before, &after), Some(&group.doc.id))
+            .await?;
+        let removes: Vec<String> = before
+            .iter()
+            .filter(|m| !after.iter().any(|w| w.id == m.id))
+            .map(|m| m.id.clone())
+            .collect();
+        let attributes_changed = without_meta(&patched) != without_meta(&group.doc.res);
+        // Everything is validated: from here on the request writes.
+        if preconditions::if_match(request).is_some() {
+            let version = self.store.group_version(group.seq).await?;
+            preconditions::check_if_match(request, version)?;
+            if !self.store.advance_group_version(group.seq, version).await? {
+                return Err(Failure::Scim(error(
+                    412,
+                    "the group changed while this request was applied; read it again",
+                )));
+            }
+        }
+        let mut current = group.clone();
+        if attributes_changed {
+            let mut hashes = body::SecretCache::default();
+            current = self
+                .rewrite(group, None, |doc| {
+                    let patched = self
+                        .engine
+                        .apply_owned(with_members(&doc.res), patch.clone())?;
+                    let Value::Object(mut res) = patched else {
+                        return Ok(None);
+                    };
+                    res.shift_remove("members");
+                    let mut sec = doc.sec.clone();
+                    sec.extend(hashes.take_secrets(self.engine, &mut res)?);
+                    Ok(Some(Rewrite { res, sec }))
+                })
+                .await?;
+        }
+        self.apply_member_changes(&Store::<K>::group_ref(&current), &resolved.known, &removes)
+            .await?;
+        let projection = Projection::from_params(params);
+        if projection.is_requested() {
+            return self.respond(200, &current, &projection).await;
+        }
+        let version = self.store.group_version(group.seq).await?;
+        Ok(Response::empty(204).with_header("etag", preconditions::etag(version)))
+    }
+}
+
+/// The members of `after` that are new or changed (display) relative to `before`.
+fn added_or_changed(before: &[Member], after: &[Wanted]) -> Vec<Wanted> {
+    after
+        .iter()
+        .filter(|w| {
+            !before
+                .iter()
+                .any(|m| m.id == w.id && (w.display.is_none() || m.display == w.display))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Adds and removes that turn `before` into `after`.
+fn diff(before: &[Member], after: &[Member]) -> (Vec<Member>, Vec<String>) {
+    let old: BTreeMap<&str, &Member> = before.iter().map(|m| (m.id.as_str(), m)).collect();
+    let new: BTreeSet<&str> = after.iter().map(|m| m.id.as_str()).collect();
+    let adds = after
+        .iter()
+        .filter(|m| {
+            old.get(m.id.as_str())
+                .is_none_or(|o| o.display != m.display)
+        })
+        .cloned()
+        .collect();
+    let removes = before
+        .iter()
+        .filter(|m| !new.contains(m.id.as_str()))
+        .map(|m| m.id.clone())
+        .collect();
+    (adds, removes)
+}
+
+fn strip_ref(mut value: Value) -> Value {
+    if let Value::Object(o) = &mut value {
+        o.shift_remove("$ref");
+    }
+    value
+}
+
+fn without_meta(res: &Map<String, Value>) -> Map<String, Value> {
+    let mut res = res.clone();
+    res.shift_remove("meta");
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scope_of(patch: Value) -> Scope {
+        let parsed =
+            scim_patch::request::parse(patch, Profile::Compatible, &scim_patch::Limits::default())
+                .unwrap();
+        scope(&parsed)
+    }
+
+    fn ops(ops: Value) -> Value {
+        json!({"schemas": [scim_patch::request::PATCH_OP], "Operations": ops})
+    }
+
+    fn ids(list: &[&str]) -> Scope {
+        Scope::Ids(list.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn a_patch_names_the_members_it_can_touch() {
+        assert_eq!(
+            scope_of(ops(
+                json!([{"op": "add", "path": "members", "value": [{"value": "a"}, {"value": "b"}]}])
+            )),
+            ids(&["a", "b"])
+        );
+        assert_eq!(
+            scope_of(ops(
+                json!([{"op": "remove", "path": "members[value eq \"a\" or value eq \"b\"]"}])
+            )),
+            ids(&["a", "b"])
+        );
+        assert_eq!(
+            scope_of(ops(
+                json!([{"op": "Remove", "path": "members", "value": [{"value": "c"}]}])
+            )),
+            ids(&["c"])
+        );
+        assert_eq!(
+            scope_of(ops(
+                json!([{"op": "replace", "path": "displayName", "value": "x"}])
+            )),
+            ids(&[])
+        );
+        assert_eq!(
+            scope_of(ops(
+                json!([{"op": "add", "value": {"members": [{"value": "d"}], "displayName": "x"}}])
+            )),
+            ids(&["d"])
+        );
+    }
+
+    #[test]
+    fn anything_else_on_members_loads_them_all() {
+        for patch in [
+            json!([{"op": "replace", "path": "members", "value": []}]),
+            json!([{"op": "remove", "path": "members"}]),
+            json!([{"op": "remove", "path": "members[display eq \"x\"]"}]),
+            json!([{"op": "replace", "value": {"members": []}}]),
+            json!([{"op": "add", "path": "members.display", "value": "x"}]),
+        ] {
+            assert_eq!(scope_of(ops(patch.clone())), Scope::All, "{patch}");
+        }
+    }
+}

@@ -1,0 +1,584 @@
+//! Group membership across keys, both sides (README "Storage model", invariants):
+//! - the group's side, the truth: `gm/{group}/{member}`, a counter packing the member's slot, the
+//!   version of the last change and whether it is present; `gs/{group}/{k}` slots give the order
+//!   (and each member's type and display); `gq/{group}` counts slots handed out;
+//! - the member's side, an index: `mo/{member}` lists the groups holding the member, with their
+//!   display names (kept current on renames), for `User.groups` without loading any group.
+//!
+//! A change of member `x` in group `g` takes its version from `x`'s index (`mo.n`), records
+//! itself there as *pending* first, then writes the group's side (only moving forward in
+//! version), then settles the index entry. A reader of the index trusts settled entries and
+//! checks pending ones against the group's side, so at every point — and after a crash at any
+//! point — both sides agree. Deleting `x` closes its index (no add can start after that) and
+//! removes it from every group listed, pending entries included, with a version above every
+//! change that took one before.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::cas::{self, CasError, Step};
+use super::codec::Envelope;
+use super::liveness::{self, Life};
+use super::{Kind, keys};
+use crate::kv::{Kv, StoreError};
+
+/// One group in a member's index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    /// The group's sequence number (its member keys are keyed by it).
+    pub(crate) s: u64,
+    /// The group's displayName, as of `dv`.
+    pub(crate) d: String,
+    /// The group's display version.
+    #[serde(default)]
+    pub(crate) dv: u64,
+    /// Whether the last change made this a membership.
+    pub(crate) m: bool,
+    /// That change's version.
+    pub(crate) v: u64,
+    /// Whether that change may not have reached the group's side yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) p: bool,
+}
+
+/// What `mo/{id}` holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MemberOf {
+    /// False once the resource is being deleted: nothing can join it to a group any more.
+    pub(crate) open: bool,
+    /// What the resource is.
+    pub(crate) kind: Kind,
+    /// Its userName or displayName (a group's `members.display` when the client gives none).
+    pub(crate) name: String,
+    /// The last version handed out to a change of this index.
+    pub(crate) n: u64,
+    /// The groups, by group id.
+    pub(crate) groups: BTreeMap<String, Entry>,
+}
+
+impl MemberOf {
+    /// The index of a new resource: no groups yet.
+    pub(crate) fn new(kind: Kind, name: &str) -> Self {
+        MemberOf {
+            open: true,
+            kind,
+            name: name.to_string(),
+            n: 0,
+            groups: BTreeMap::new(),
+        }
+    }
+}
+
+/// A group as its member keys and its members' indexes need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GroupRef {
+    /// Sequence number.
+    pub(crate) seq: u64,
+    /// Id.
+    pub(crate) id: String,
+    /// displayName.
+    pub(crate) display: String,
+    /// Display version.
+    pub(crate) dv: u64,
+}
+
+/// A member as a group lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The member's id.
+    #[serde(rename = "v")]
+    pub id: String,
+    /// `User` or `Group`.
+    #[serde(rename = "t")]
+    pub kind: Kind,
+    /// `display`.
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+/// A member's state in one group, as packed in its counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct State {
+    slot: u64,
+    version: u64,
+    present: bool,
+}
+
+/// Versions and slots each get 31 bits of the counter (2^31 changes of one resource's groups).
+const FIELD: u64 = (1 << 31) - 1;
+
+impl State {
+    fn unpack(value: i64) -> State {
+        let value = value.max(0) as u64;
+        State {
+            slot: (value >> 32) & FIELD,
+            version: (value >> 1) & FIELD,
+            present: value & 1 == 1,
+        }
+    }
+    fn pack(self) -> i64 {
+        (((self.slot & FIELD) << 32) | ((self.version & FIELD) << 1) | u64::from(self.present))
+            as i64
+    }
+}
+
+fn store_error<E>(error: CasError<E>) -> StoreError
+where
+    E: std::fmt::Debug,
+{
+    match error {
+        CasError::Store(e) => e,
+        CasError::Contended(key) => StoreError(format!("{key} kept changing")),
+        CasError::Refused(e) => StoreError(format!("refused: {e:?}")),
+    }
+}
+
+/// Reads `id`'s index.
+pub(crate) async fn index<K: Kv>(kv: &K, id: &str) -> Result<Option<MemberOf>, StoreError> {
+    let key = keys::member_of(id);
+    match kv.get(&key).await? {
+        Some(bytes) => Ok(Some(Envelope::<MemberOf>::decode(&key, &bytes)?.d)),
+        None => Ok(None),
+    }
+}
+
+/// Reads many indexes, in the order of `ids`.
+pub(crate) async fn indexes<K: Kv>(
+    kv: &K,
+    ids: &[String],
+) -> Result<Vec<Option<MemberOf>>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(|id| keys::member_of(id)).collect();
+    let values = kv.get_many(&keys).await?;
+    keys.iter()
+        .zip(values)
+        .map(|(key, v)| {
+            v.map(|b| Envelope::<MemberOf>::decode(key, &b).map(|e| e.d))
+                .transpose()
+        })
+        .collect()
+}
+
+/// Writes the index of a new resource.
+pub(crate) async fn create_index<K: Kv>(
+    kv: &K,
+    id: &str,
+    kind: Kind,
+    name: &str,
+) -> Result<(), StoreError> {
+    kv.set(
+        &keys::member_of(id),
+        &Envelope::first(MemberOf::new(kind, name)).encode()?,
+    )
+    .await
+}
+
+/// Records a pending change of `member`'s membership in `group` in its index; its version, or
+/// `None` when the member has no open index (unknown, or being deleted).
+async fn begin<K: Kv>(
+    kv: &K,
+    group: &GroupRef,
+    member: &str,
+    join: bool,
+) -> Result<Option<u64>, StoreError> {
+    cas::update_doc(kv, &keys::member_of(member), |index: Option<&MemberOf>| {
+        let Some(index) = index.filter(|i| i.open) else {
+            return Ok::<_, ()>(Step::Keep(None));
+        };
+        let mut next = index.clone();
+        next.n += 1;
+        let (d, dv) = match index.groups.get(&group.id) {
+            Some(e) if e.dv > group.dv => (e.d.clone(), e.dv),
+            _ => (group.display.clone(), group.dv),
+        };
+        next.groups.insert(
+            group.id.clone(),
+            Entry {
+                s: group.seq,
+                d,
+                dv,
+                m: join,
+                v: next.n,
+                p: true,
+            },
+        );
+        let version = next.n;
+        Ok(Step::Write(next, Some(version)))
+    })
+    .await
+    .map_err(store_error)
+}
+
+/// Marks the index entry of change `version` as reflected on the group's side (dropping it when
+/// it was a removal).
+async fn settle<K: Kv>(
+    kv: &K,
+    group_id: &str,
+    member: &str,
+    version: u64,
+) -> Result<(), StoreError> {
+    cas::update_doc(kv, &keys::member_of(member), |index: Option<&MemberOf>| {
+        let Some(index) = index else {
+            return Ok::<_, ()>(Step::Keep(()));
+        };
+        match index.groups.get(group_id) {
+            Some(e) if e.v == version && e.p => {
+                let mut next = index.clone();
+                if e.m {
+                    if let Some(e) = next.groups.get_mut(group_id) {
+                        e.p = false;
+                    }
+                } else {
+                    next.groups.remove(group_id);
+                }
+                Ok(Step::Write(next, ()))
+            }
+            _ => Ok(Step::Keep(())),
+        }
+    })
+    .await
+    .map_err(store_error)
+}
+
+/// Writes the group's side of change `version`: present or not, allocating a slot for a first
+/// membership. A state already at `version` or later stays (a newer change won).
+async fn write_state<K: Kv>(
+    kv: &K,
+    group_seq: u64,
+    member: &Member,
+    version: u64,
+    present: bool,
+) -> Result<(), StoreError> {
+    if version > FIELD {
+        return Err(StoreError(format!(
+            "member {} has changed groups too often",
+            member.id
+        )));
+    }
+    let key = keys::member_state(group_seq, &member.id);
+    let seen = State::unpack(cas::read_counter(kv, &key).await?);
+    let mut slot = seen.slot;
+    if present {
+        if slot == 0 {
+            slot = u64::try_from(kv.increment(&keys::member_counter(group_seq), 1).await?)
+                .map_err(|_| StoreError("member slot counter is negative".into()))?;
+        }
+        let value = serde_json::to_vec(member)
+            .map_err(|e| StoreError(format!("cannot encode a member: {e}")))?;
+        kv.set(&keys::member_slot(group_seq, slot), &value).await?;
+    }
+    cas::update_counter(
+        kv,
+        &key,
+        |current| {
+            let now = State::unpack(current);
+            if now.version >= version {
+                return Ok::<_, ()>(Step::Keep(()));
+            }
+            // A slot set meanwhile by another change of this member wins over ours.
+            let slot = if now.slot != 0 { now.slot } else { slot };
+            Ok(Step::Write(
+                State {
+                    slot,
+                    version,
+                    present,
+                }
+                .pack(),
+                (),
+            ))
+        },
+        |read_back| State::unpack(read_back).version >= version,
+    )
+    .await
+    .map_err(store_error)
+}
+
+/// Adds `member` to `group` (its `display` as given). False when the member has no open index:
+/// it does not exist or is being deleted.
+pub(crate) async fn add<K: Kv>(
+    kv: &K,
+    group: &GroupRef,
+    member: &Member,
+) -> Result<bool, StoreError> {
+    let Some(version) = begin(kv, group, &member.id, true).await? else {
+        return Ok(false);
+    };
+    write_state(kv, group.seq, member, version, true).await?;
+    settle(kv, &group.id, &member.id, version).await?;
+    Ok(true)
+}
+
+/// Removes member `id` from `group` (a no-op when it is not a member).
+pub(crate) async fn remove<K: Kv>(kv: &K, group: &GroupRef, id: &str) -> Result<(), StoreError> {
+    let member = Member {
+        id: id.to_string(),
+        kind: Kind::User,
+        display: None,
+    };
+    match begin(kv, group, id, false).await? {
+        Some(version) => {
+            write_state(kv, group.seq, &member, version, false).await?;
+            settle(kv, &group.id, id, version).await
+        }
+        // No open index: the member is gone or going; its delete removes it from the group, but
+        // a group side without any index (left by an older bug) is cleared here for good.
+        None => match index(kv, id).await? {
+            None => write_state(kv, group.seq, &member, FIELD, false).await,
+            Some(_) => Ok(()),
+        },
+    }
+}
+
+/// Closes `id`'s index for its delete and answers the groups to remove it from (pending
+/// entries included) with the closing version, which is above every change that began before.
+/// Idempotent: a second call answers the same.
+pub(crate) async fn close<K: Kv>(
+    kv: &K,
+    id: &str,
+) -> Result<Option<(u64, Vec<(String, Entry)>)>, StoreError> {
+    cas::update_doc(kv, &keys::member_of(id), |index: Option<&MemberOf>| {
+        let Some(index) = index else {
+            return Ok::<_, ()>(Step::Keep(None));
+        };
+        let listed = |i: &MemberOf| {
+            i.groups
+                .iter()
+                .filter(|(_, e)| e.m || e.p)
+                .map(|(g, e)| (g.clone(), e.clone()))
+                .collect::<Vec<_>>()
+        };
+        if !index.open {
+            return Ok(Step::Keep(Some((index.n, listed(index)))));
+        }
+        let mut next = index.clone();
+        next.open = false;
+        next.n += 1;
+        let answer = Some((next.n, listed(&next)));
+        Ok(Step::Write(next, answer))
+    })
+    .await
+    .map_err(store_error)
+}
+
+/// Takes closed member `id` out of group `group_seq` at the closing `version`.
+pub(crate) async fn expel<K: Kv>(
+    kv: &K,
+    group_seq: u64,
+    id: &str,
+    version: u64,
+) -> Result<(), StoreError> {
+    let member = Member {
+        id: id.to_string(),
+        kind: Kind::User,
+        display: None,
+    };
+    write_state(kv, group_seq, &member, version, false).await
+}
+
+/// Copies a group's new display into member `id`'s index (only ever moving forward in `dv`).
+pub(crate) async fn rename_in_index<K: Kv>(
+    kv: &K,
+    group: &GroupRef,
+    id: &str,
+) -> Result<(), StoreError> {
+    cas::update_doc(kv, &keys::member_of(id), |index: Option<&MemberOf>| {
+        let Some(entry) = index.and_then(|i| i.groups.get(&group.id)) else {
+            return Ok::<_, ()>(Step::Keep(()));
+        };
+        if entry.dv >= group.dv {
+            return Ok(Step::Keep(()));
+        }
+        let mut next = index
+            .cloned()
+            .unwrap_or_else(|| MemberOf::new(Kind::User, ""));
+        if let Some(e) = next.groups.get_mut(&group.id) {
+            e.d = group.display.clone();
+            e.dv = group.dv;
+        }
+        Ok(Step::Write(next, ()))
+    })
+    .await
+    .map_err(store_error)
+}
+
+/// Records a resource's new userName/displayName in its index (for later `members.display`).
+pub(crate) async fn rename_member<K: Kv>(kv: &K, id: &str, name: &str) -> Result<(), StoreError> {
+    cas::update_doc(
+        kv,
+        &keys::member_of(id),
+        |index: Option<&MemberOf>| match index {
+            Some(i) if i.name != name => {
+                let mut next = i.clone();
+                next.name = name.to_string();
+                Ok::<_, ()>(Step::Write(next, ()))
+            }
+            _ => Ok(Step::Keep(())),
+        },
+    )
+    .await
+    .map_err(store_error)
+}
+
+/// The groups `index` says hold its member, checked: only groups that exist, settled entries as
+/// they are, pending ones against the group's side. (group id, entry) pairs in group-id order.
+pub(crate) async fn groups_of<K: Kv>(
+    kv: &K,
+    id: &str,
+    index: &MemberOf,
+) -> Result<Vec<(String, Entry)>, StoreError> {
+    let entries: Vec<(&String, &Entry)> = index.groups.iter().filter(|(_, e)| e.m || e.p).collect();
+    let mut keys = Vec::with_capacity(2 * entries.len());
+    let mut shifts = Vec::with_capacity(entries.len());
+    for (_, e) in &entries {
+        let (key, shift) = liveness::word_of(Kind::Group, e.s);
+        keys.push(key);
+        shifts.push(shift);
+        keys.push(keys::member_state(e.s, id));
+    }
+    let values = cas::read_counters(kv, &keys).await?;
+    Ok(entries
+        .into_iter()
+        .zip(shifts)
+        .zip(values.chunks(2))
+        .filter(|(((_, e), shift), pair)| {
+            let group_live = liveness::life_at(pair[0], *shift) == Life::Live;
+            let member = if e.p {
+                State::unpack(pair[1]).present
+            } else {
+                e.m
+            };
+            group_live && member
+        })
+        .map(|(((g, e), _), _)| (g.clone(), e.clone()))
+        .collect())
+}
+
+/// Slots read per `get_many` when listing a group.
+const SLOTS_PER_READ: usize = 500;
+
+/// The members of group `group_seq` among `ids`, in slot order.
+pub(crate) async fn some<K: Kv>(
+    kv: &K,
+    group_seq: u64,
+    ids: &[String],
+) -> Result<Vec<Member>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(SLOTS_PER_READ) {
+        let keys: Vec<String> = chunk
+            .iter()
+            .map(|id| keys::member_state(group_seq, id))
+            .collect();
+        let states = cas::read_counters(kv, &keys).await?;
+        let slots: Vec<u64> = states
+            .into_iter()
+            .map(State::unpack)
+            .filter(|s| s.present && s.slot != 0)
+            .map(|s| s.slot)
+            .collect();
+        found.extend(read_slots(kv, group_seq, &slots, false).await?);
+    }
+    found.sort_by_key(|(slot, _)| *slot);
+    Ok(found.into_iter().map(|(_, m)| m).collect())
+}
+
+/// Every member of group `group_seq`, in slot order (the order members were first added).
+pub(crate) async fn all<K: Kv>(kv: &K, group_seq: u64) -> Result<Vec<Member>, StoreError> {
+    let slots = cas::read_counter(kv, &keys::member_counter(group_seq)).await?;
+    let slots: Vec<u64> = (1..=u64::try_from(slots).unwrap_or(0)).collect();
+    let mut members = Vec::new();
+    for chunk in slots.chunks(SLOTS_PER_READ) {
+        members.extend(
+            read_slots(kv, group_seq, chunk, true)
+                .await?
+                .into_iter()
+                .map(|(_, m)| m),
+        );
+    }
+    Ok(members)
+}
+
+/// Reads `slots` of a group; with `check`, keeps only those whose member's state is present and
+/// points at that very slot (a slot handed out twice to one member, or since vacated, is not).
+async fn read_slots<K: Kv>(
+    kv: &K,
+    group_seq: u64,
+    slots: &[u64],
+    check: bool,
+) -> Result<Vec<(u64, Member)>, StoreError> {
+    let keys: Vec<String> = slots
+        .iter()
+        .map(|k| keys::member_slot(group_seq, *k))
+        .collect();
+    let mut members = Vec::with_capacity(slots.len());
+    for ((slot, key), value) in slots.iter().zip(&keys).zip(kv.get_many(&keys).await?) {
+        let Some(bytes) = value else { continue };
+        let member: Member = serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError(format!("{key} holds a corrupt member: {e}")))?;
+        members.push((*slot, member));
+    }
+    if !check {
+        return Ok(members);
+    }
+    let state_keys: Vec<String> = members
+        .iter()
+        .map(|(_, m)| keys::member_state(group_seq, &m.id))
+        .collect();
+    let states = cas::read_counters(kv, &state_keys).await?;
+    Ok(members
+        .into_iter()
+        .zip(states)
+        .filter(|((slot, _), state)| {
+            let state = State::unpack(*state);
+            state.present && state.slot == *slot
+        })
+        .map(|(m, _)| m)
+        .collect())
+}
+
+/// Every key of group `group_seq`'s membership (for the clean-up after its delete).
+pub(crate) async fn keys_of_group<K: Kv>(
+    kv: &K,
+    group_seq: u64,
+) -> Result<Vec<String>, StoreError> {
+    let slots = cas::read_counter(kv, &keys::member_counter(group_seq)).await?;
+    let slots: Vec<u64> = (1..=u64::try_from(slots).unwrap_or(0)).collect();
+    let mut out = Vec::new();
+    for chunk in slots.chunks(SLOTS_PER_READ) {
+        for (slot, member) in read_slots(kv, group_seq, chunk, false).await? {
+            out.push(keys::member_state(group_seq, &member.id));
+            out.push(keys::member_slot(group_seq, slot));
+        }
+    }
+    out.push(keys::member_counter(group_seq));
+    out.push(keys::group_version(group_seq));
+    out.push(keys::group_touched(group_seq));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_pack_and_unpack() {
+        for state in [
+            State {
+                slot: 0,
+                version: 0,
+                present: false,
+            },
+            State {
+                slot: 7,
+                version: 123_456,
+                present: true,
+            },
+            State {
+                slot: FIELD,
+                version: FIELD,
+                present: true,
+            },
+        ] {
+            assert_eq!(State::unpack(state.pack()), state);
+            assert!(state.pack() >= 0);
+        }
+    }
+}
