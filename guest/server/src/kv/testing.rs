@@ -5,7 +5,8 @@
 //! - [`MisreportingKv`] answers every compare-and-swap wrongly, both ways, as Spin's Redis
 //!   backend does (a landed write reported failed, a dropped write reported done);
 //! - [`InterleavingKv`] yields to the executor before each operation, so requests run on one
-//!   thread with `join_all` interleave at every key-value call, in a seeded pseudo-random order.
+//!   thread with `join_all` interleave at every key-value call, in a seeded pseudo-random order
+//!   (and a pause is a number of turns).
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
@@ -263,7 +264,12 @@ impl<K: Kv> Kv for InterleavingKv<K> {
         self.shuffle().await;
         self.inner.increment(key, delta).await
     }
-    async fn pause(&self, _pause: Duration) {
-        self.shuffle().await;
+    /// Time is scheduler turns here: a pause lets the other requests run about one
+    /// operation per 20 µs asked for, as a real timer would.
+    async fn pause(&self, pause: Duration) {
+        let turns = (pause.as_micros() / 20).clamp(1, 2_000);
+        for _ in 0..turns {
+            YieldOnce(false).await;
+        }
     }
 }

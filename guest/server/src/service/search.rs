@@ -243,13 +243,12 @@ impl<K: Kv> Service<'_, K> {
         let mut page = Page::new(query);
         for &kind in kinds {
             let Some(filter) = &query.filter else {
-                let live = self.store.live_seqs(kind).await?;
                 if query.sort_by.is_none() {
-                    // Nothing to evaluate: the page is a slice of the live sequence numbers.
-                    let slice = page.slice(live.len() as u64);
-                    page.window
-                        .extend(self.store.load_seqs(kind, &live[slice]).await?);
-                } else {
+                    self.unfiltered_page(kind, &mut page).await?;
+                    continue;
+                }
+                let live = self.store.live_seqs(kind).await?;
+                {
                     for chunk in live.chunks(SCAN_BATCH) {
                         for loaded in self.store.load_seqs(kind, chunk).await? {
                             page.push(loaded);
@@ -302,6 +301,29 @@ impl<K: Kv> Service<'_, K> {
                 "Resources": resources
             }),
         ))
+    }
+
+    /// An unfiltered, unsorted page: a slice of the live sequence numbers, counted from the
+    /// liveness map. Loading the slice may finish a delete a stopped request left (the
+    /// resource vanishes); the map is then read again, so the total always counts what is listed.
+    async fn unfiltered_page(&self, kind: Kind, page: &mut Page<'_>) -> Result<(), Failure> {
+        let (total, window) = (page.total, page.window.len());
+        for _ in 0..4 {
+            let live = self.store.live_seqs(kind).await?;
+            let slice = page.slice(live.len() as u64);
+            let wanted = slice.len();
+            let loaded = self.store.load_seqs(kind, &live[slice]).await?;
+            if loaded.len() == wanted {
+                page.window.extend(loaded);
+                return Ok(());
+            }
+            page.total = total;
+            page.window.truncate(window);
+        }
+        Err(Failure::Store(crate::kv::StoreError(format!(
+            "the {} list kept changing while it was read",
+            kind.name()
+        ))))
     }
 
     /// Sorts the matches' keys and loads the requested page.

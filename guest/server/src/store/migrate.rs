@@ -50,6 +50,16 @@ pub(crate) async fn ensure<K: Kv>(kv: &K, scrub: Scrub<'_>) -> Result<(), StoreE
         if kv.get(keys::LAYOUT).await?.is_some() {
             return Ok(());
         }
+        let v1 = kv
+            .keys()
+            .await?
+            .into_iter()
+            .any(|k| V1_PREFIXES.iter().any(|p| k.starts_with(p)));
+        if !v1 {
+            // A new store (or one whose migration finished but for the marker): nothing to
+            // migrate, and marking it twice is harmless.
+            return kv.set(keys::LAYOUT, b"2").await;
+        }
         let expiry = now() + LEASE_SECONDS;
         let acquired = cas::update_counter(
             kv,
@@ -129,11 +139,15 @@ async fn migrate<K: Kv>(kv: &K, scrub: Scrub<'_>) -> Result<(), StoreError> {
     users.sort_by(|a, b| a.id.cmp(&b.id));
     groups.sort_by(|a, b| a.id.cmp(&b.id));
 
-    // Every id that will exist, with its kind and sequence number.
-    let mut known: BTreeMap<String, (Kind, u64)> = BTreeMap::new();
+    // Every id that will exist, with its kind and unique name.
+    let mut known: BTreeMap<String, (Kind, String)> = BTreeMap::new();
     for (kind, list) in [(Kind::User, &users), (Kind::Group, &groups)] {
-        for (i, v1) in list.iter().enumerate() {
-            known.insert(v1.id.clone(), (kind, i as u64 + 1));
+        for v1 in list.iter() {
+            let name = scim_patch::json::get_ci(&v1.resource, kind.unique_attribute())
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            known.insert(v1.id.clone(), (kind, name));
         }
     }
     let mut indexes: BTreeMap<String, MemberOf> = BTreeMap::new();
@@ -180,9 +194,10 @@ async fn migrate<K: Kv>(kv: &K, scrub: Scrub<'_>) -> Result<(), StoreError> {
                     let Some(id) = member.get("value").and_then(Value::as_str) else {
                         continue;
                     };
-                    let Some(&(member_kind, _)) = known.get(id) else {
+                    let Some((member_kind, member_name)) = known.get(id) else {
                         continue; // a member that no longer exists
                     };
+                    let member_kind = *member_kind;
                     let index = indexes
                         .entry(id.to_string())
                         .or_insert_with(|| MemberOf::new(member_kind, ""));
@@ -205,10 +220,13 @@ async fn migrate<K: Kv>(kv: &K, scrub: Scrub<'_>) -> Result<(), StoreError> {
                     let entry = Member {
                         id: id.to_string(),
                         kind: member_kind,
-                        display: member
-                            .get("display")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
+                        display: Some(
+                            member
+                                .get("display")
+                                .and_then(Value::as_str)
+                                .unwrap_or(member_name)
+                                .to_string(),
+                        ),
                     };
                     let state = (slot << 32) | (index.n << 1) | 1;
                     kv.set(&keys::member_state(seq, id), &int(state)).await?;
