@@ -1,6 +1,9 @@
-//! The SCIM service end to end over HTTP: each test starts `scim-host serve` (the real Spin
-//! component under wasmtime, key-value in SQLite) on 127.0.0.1 with its own temporary database
-//! and talks to it with a plain HTTP/1.1 client.
+//! The SCIM service end to end over HTTP: each scenario starts a node of the service on
+//! 127.0.0.1 with its own empty store and talks to it with a plain HTTP/1.1 client. Every
+//! scenario is defined once and run on each [`Target`] (module per target, see the end of
+//! the file): `scim-host serve` (the Spin component under wasmtime) and real `spin up`, each
+//! on SQLite and on a private redis-server. The Spin targets are skipped, with the reason
+//! printed, when no Spin binary is found.
 //!
 //! Scenarios (issue 3): CRUD, every PATCH form (RFC 7644, Entra, Okta, SCIM 1.1 partial bodies,
 //! `X-HTTP-Method-Override`), derived `User.groups`, list queries, ETags, auth, bad input,
@@ -52,9 +55,8 @@ fn has_key_ci(resource: &Value, name: &str) -> bool {
         .is_some_and(|m| m.keys().any(|k| k.eq_ignore_ascii_case(name)))
 }
 
-#[test]
-fn users_crud() {
-    let server = Server::start("users-crud");
+fn users_crud(target: Target) {
+    let server = target.start("users-crud");
     let c = server.client();
     let body = json!({
         "schemas": [USER_SCHEMA, ENTERPRISE],
@@ -148,9 +150,8 @@ fn users_crud() {
         .scim_error(404, None, Some("The specified user does not exist."));
 }
 
-#[test]
-fn groups_crud() {
-    let server = Server::start("groups-crud");
+fn groups_crud(target: Target) {
+    let server = target.start("groups-crud");
     let c = server.client();
     let u1 = id(&c.create_user("u1"));
     let u2 = id(&c.create_user("u2"));
@@ -205,9 +206,8 @@ fn groups_crud() {
     assert_eq!(c.fetch("/Users")["totalResults"], 2);
 }
 
-#[test]
-fn patch_rfc_operations() {
-    let server = Server::start("patch-rfc");
+fn patch_rfc_operations(target: Target) {
+    let server = target.start("patch-rfc");
     let c = server.client();
     let created = c.create(
         "/Users",
@@ -387,9 +387,8 @@ fn patch_rfc_operations() {
     assert_eq!(version(&g5), "W/\"5\"");
 }
 
-#[test]
-fn patch_entra_traffic() {
-    let server = Server::start("patch-entra");
+fn patch_entra_traffic(target: Target) {
+    let server = target.start("patch-entra");
     let c = server.client();
     let manager = id(&c.create_user("manager@contoso.com"));
     let alice = c.create(
@@ -491,9 +490,8 @@ fn patch_entra_traffic() {
     assert_eq!(groups_of(&c, &bob), [pair(&id(&g), "Finance Team")]);
 }
 
-#[test]
-fn patch_okta_traffic() {
-    let server = Server::start("patch-okta");
+fn patch_okta_traffic(target: Target) {
+    let server = target.start("patch-okta");
     let c = server.client();
     let u = c.create(
         "/Users",
@@ -567,9 +565,8 @@ fn patch_okta_traffic() {
     assert_eq!(version(&g4), "W/\"5\"");
 }
 
-#[test]
-fn patch_scim11_bodies_and_method_override() {
-    let server = Server::start("patch-legacy");
+fn patch_scim11_bodies_and_method_override(target: Target) {
+    let server = target.start("patch-legacy");
     let c = server.client();
     let u = c.create(
         "/Users",
@@ -676,9 +673,8 @@ fn patch_scim11_bodies_and_method_override() {
     assert_eq!(groups_of(&c, &d), []);
 }
 
-#[test]
-fn user_groups_follow_membership() {
-    let server = Server::start("user-groups");
+fn user_groups_follow_membership(target: Target) {
+    let server = target.start("user-groups");
     let c = server.client();
     let (u1, u2, u3) = (
         id(&c.create_user("u1")),
@@ -761,9 +757,8 @@ fn user_groups_follow_membership() {
     assert_eq!(groups_of(&c, &u1), [pair(&g2id, "Admins")]);
 }
 
-#[test]
-fn list_filter_paging_sorting_and_projection() {
-    let server = Server::start("list");
+fn list_filter_paging_sorting_and_projection(target: Target) {
+    let server = target.start("list");
     let c = server.client();
     let people = [
         ("carol", Some("Dev"), true, "a"),
@@ -983,9 +978,8 @@ fn list_filter_paging_sorting_and_projection() {
     );
 }
 
-#[test]
-fn etags_and_preconditions() {
-    let server = Server::start("etags");
+fn etags_and_preconditions(target: Target) {
+    let server = target.start("etags");
     let c = server.client();
     let u = c.create_user("etag");
     let path = user_path(&u);
@@ -1088,9 +1082,8 @@ fn etags_and_preconditions() {
         .expect(204);
 }
 
-#[test]
-fn auth_requires_the_bearer_token() {
-    let server = Server::start("auth");
+fn auth_requires_the_bearer_token(target: Target) {
+    let server = target.start("auth");
     let c = server.client();
     let u = c.create_user("auth");
     let path = user_path(&u);
@@ -1157,9 +1150,8 @@ fn auth_requires_the_bearer_token() {
     assert_eq!(r.json()["patch"]["supported"], true);
 }
 
-#[test]
-fn bad_input_gets_scim_errors() {
-    let server = Server::start("bad-input");
+fn bad_input_gets_scim_errors(target: Target) {
+    let server = target.start("bad-input");
     let c = server.client();
     let bob = c.create_user("bob");
     let bob_path = user_path(&bob);
@@ -1345,10 +1337,9 @@ fn with_retries(attempts: usize, mut send: impl FnMut() -> Response) -> usize {
     panic!("no success after {attempts} attempts");
 }
 
-#[test]
-fn concurrent_patches_lose_no_update() {
+fn concurrent_patches_lose_no_update(target: Target) {
     const WRITERS: usize = 16;
-    let server = Server::start("concurrent-patch");
+    let server = target.start("concurrent-patch");
     let c = server.client();
     let u = c.create_user("contended");
     let path = user_path(&u);
@@ -1461,10 +1452,9 @@ fn concurrent_patches_lose_no_update() {
 
 /// Concurrent PATCHes adding and removing the same member: whatever order they land in, the
 /// user's derived `groups` must agree with the group's `members` once they have all answered.
-#[test]
-fn concurrent_member_adds_and_removes_keep_user_groups_consistent() {
+fn concurrent_member_adds_and_removes_keep_user_groups_consistent(target: Target) {
     const ROUNDS: usize = 40;
-    let server = Server::start("concurrent-membership");
+    let server = target.start("concurrent-membership");
     let c = server.client();
     let uid = id(&c.create_user("flip"));
     let g = c.create("/Groups", &group("Flip", &[]));
@@ -1503,10 +1493,9 @@ fn concurrent_member_adds_and_removes_keep_user_groups_consistent() {
 /// Two creates of one name (differing only in case) released together: exactly one 201, the
 /// other 409 uniqueness, and one resource with that name afterwards. The race window is narrow,
 /// so it is run for several names, users and groups.
-#[test]
-fn concurrent_creates_of_one_name_admit_exactly_one() {
+fn concurrent_creates_of_one_name_admit_exactly_one(target: Target) {
     const ROUNDS: usize = 12;
-    let server = Server::start("concurrent-create");
+    let server = target.start("concurrent-create");
     let c = server.client();
     for round in 0..ROUNDS {
         let (endpoint, attribute, name) = if round % 3 == 2 {
@@ -1558,11 +1547,9 @@ fn concurrent_creates_of_one_name_admit_exactly_one() {
     }
 }
 
-#[test]
-fn data_survives_a_restart() {
-    let dir = scratch_dir("restart");
-    let db = dir.join("kv.db");
-    let server = Server::start_on(&db);
+fn data_survives_a_restart(target: Target) {
+    let store = target.store("restart");
+    let server = store.start();
     let c = server.client();
     let u = c.create(
         "/Users",
@@ -1584,9 +1571,11 @@ fn data_survives_a_restart() {
         status.success(),
         "scim-host serve exited with {status} on SIGTERM"
     );
-    assert!(db.exists(), "no database at {}", db.display());
+    if let Some(db) = store.sqlite_file() {
+        assert!(db.exists(), "no database at {}", db.display());
+    }
 
-    let server = Server::start_on(&db);
+    let server = store.start();
     let c = server.client();
     let user_after = c.get(&path).expect(200);
     assert_eq!(user_after.header("etag"), Some("W/\"2\""));
@@ -1628,6 +1617,42 @@ fn data_survives_a_restart() {
         json!([{"op": "add", "path": "nickName", "value": "D"}]),
     );
     assert_eq!(version(&again), "W/\"3\"");
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs every scenario on each target: `serve_sqlite::users_crud`, `spin_redis::...`.
+macro_rules! on_targets {
+    ($($scenario:ident),* $(,)?) => {
+        on_targets!(@target serve_sqlite, ServeSqlite; $($scenario),*);
+        on_targets!(@target serve_redis, ServeRedis; $($scenario),*);
+        on_targets!(@target spin_sqlite, SpinSqlite; $($scenario),*);
+        on_targets!(@target spin_redis, SpinRedis; $($scenario),*);
+    };
+    (@target $module:ident, $target:ident; $($scenario:ident),*) => {
+        mod $module {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::Target::$target.run(stringify!($scenario), super::$scenario);
+                }
+            )*
+        }
+    };
+}
+
+on_targets!(
+    users_crud,
+    groups_crud,
+    patch_rfc_operations,
+    patch_entra_traffic,
+    patch_okta_traffic,
+    patch_scim11_bodies_and_method_override,
+    user_groups_follow_membership,
+    list_filter_paging_sorting_and_projection,
+    etags_and_preconditions,
+    auth_requires_the_bearer_token,
+    bad_input_gets_scim_errors,
+    concurrent_patches_lose_no_update,
+    concurrent_member_adds_and_removes_keep_user_groups_consistent,
+    concurrent_creates_of_one_name_admit_exactly_one,
+    data_survives_a_restart,
+);

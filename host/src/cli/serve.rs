@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use scim_host::serve::{ComponentSource, ServeConfig, Server, Variables};
+use scim_host::serve::{
+    ComponentSource, KeyValueBackend, MisreportSwaps, RuntimeConfig, ServeConfig, Server, Variables,
+};
 
 use super::Outcome;
 
@@ -17,9 +19,21 @@ pub(crate) struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the `listening on` line tells which).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
     listen: SocketAddr,
-    /// SQLite database of the `default` key-value store (created with its directory if missing).
-    #[arg(long, value_name = "FILE", default_value = ".spin/sqlite_key_value.db")]
-    db: PathBuf,
+    /// SQLite database of the `default` key-value store (created with its directory if missing)
+    /// [default: .spin/sqlite_key_value.db].
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Spin's runtime-config file: its `[key_value_store.default]` table (type "spin" with a
+    /// `path`, or "redis" with a `url`) puts the `default` store there instead of `--db`.
+    #[arg(long, value_name = "FILE")]
+    runtime_config_file: Option<PathBuf>,
+    /// TEST ONLY: report this fraction (0 to 1) of compare-and-swap outcomes the wrong way
+    /// round, as Spin's Redis backend does (landed writes as failed, dropped ones as done).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, hide = true)]
+    test_misreport_swaps: Option<f64>,
+    /// TEST ONLY: the seed of `--test-misreport-swaps`'s draws.
+    #[arg(long, value_name = "N", default_value_t = 1, hide = true)]
+    test_misreport_seed: u64,
     /// An application variable, `NAME=VALUE`; repeatable. Overrides `SPIN_VARIABLE_<NAME>`
     /// from the environment.
     #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = parse_assignment)]
@@ -36,6 +50,51 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(seconds),
         _ => Err(format!("{text:?} is not a number of seconds in (0, 86400]")),
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("{text:?} is not a fraction in [0, 1]")),
+    }
+}
+
+/// The default store: the runtime config's `[key_value_store.default]` if it has one, else
+/// `--db` (or its default). Both at once is a mistake, refused.
+fn key_value_backend(args: &ServeArgs) -> anyhow::Result<KeyValueBackend> {
+    const DEFAULT_DB: &str = ".spin/sqlite_key_value.db";
+    let from_file = match &args.runtime_config_file {
+        Some(path) => {
+            let config = RuntimeConfig::from_file(path)?;
+            for label in config.stores.keys().filter(|label| *label != "default") {
+                eprintln!(
+                    "scim-host: key-value store {label:?} in {} is not used: the component is granted only \"default\"",
+                    path.display()
+                );
+            }
+            config.default_store().cloned()
+        }
+        None => None,
+    };
+    match (from_file, &args.db) {
+        (Some(_), Some(db)) => anyhow::bail!(
+            "--db {} and the runtime config's [key_value_store.default] both name the default store; give one",
+            db.display()
+        ),
+        (Some(backend), None) => Ok(backend),
+        (None, db) => Ok(KeyValueBackend::Sqlite(
+            db.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
+        )),
+    }
+}
+
+/// For the start-up line on stderr.
+fn describe(backend: &KeyValueBackend) -> String {
+    match backend {
+        KeyValueBackend::Sqlite(path) => format!("SQLite {}", path.display()),
+        KeyValueBackend::SqliteInMemory => "SQLite in memory (gone at exit)".to_owned(),
+        KeyValueBackend::Redis { url } => format!("Redis {url}"),
     }
 }
 
@@ -58,12 +117,30 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     }
     variables.fill_from(Variables::from_env(std::env::vars_os()));
 
-    if let Some(dir) = args.db.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+    let backend = key_value_backend(&args)?;
+    if let KeyValueBackend::Sqlite(db) = &backend
+        && let Some(dir) = db.parent().filter(|dir| !dir.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
     }
+    eprintln!(
+        "scim-host: key-value store \"default\": {}",
+        describe(&backend)
+    );
 
-    let mut config = ServeConfig::new(args.listen, args.db);
+    let mut config = ServeConfig::new(args.listen, PathBuf::new());
+    config.key_value = backend;
+    config.misreport_swaps = args.test_misreport_swaps.map(|rate| {
+        eprintln!(
+            "scim-host: TEST ONLY: misreporting {rate} of compare-and-swap outcomes (seed {})",
+            args.test_misreport_seed
+        );
+        MisreportSwaps {
+            rate,
+            seed: args.test_misreport_seed,
+        }
+    });
     config.variables = variables;
     config.limits.request_timeout = Duration::from_secs_f64(args.request_timeout);
     if let Some(path) = args.component {

@@ -1,10 +1,40 @@
-//! [`ServeConfig`]: what [`Server::start`](super::Server::start) needs.
+//! [`ServeConfig`]: what [`Server::start`](super::Server::start) needs, and
+//! [`RuntimeConfig`]: Spin's runtime-config file, which can put the `default` store elsewhere.
+
+mod runtime_config;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::variables::Variables;
+
+pub use runtime_config::{RuntimeConfig, RuntimeConfigError};
+
+/// Where the `default` key-value store lives: one of Spin's store types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyValueBackend {
+    /// Spin's `spin` type: an SQLite file (created if missing; its directory must exist).
+    Sqlite(PathBuf),
+    /// Spin's `spin` type without a `path`: an SQLite database in memory, gone at exit.
+    SqliteInMemory,
+    /// Spin's `redis` type: the Redis server at `url` (`redis://host:port[/db]`).
+    Redis {
+        /// The server's URL, as in the runtime config.
+        url: String,
+    },
+}
+
+/// Test-only: misreport compare-and-swap outcomes as Spin's Redis backend does, so that a
+/// service's guard against it can be tested on any backend. Never for real data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MisreportSwaps {
+    /// The probability in `[0, 1]` that one swap's outcome is reported the wrong way round
+    /// (a landed write as failed, a dropped one as done).
+    pub rate: f64,
+    /// The seed of the draws, so that a run can be repeated.
+    pub seed: u64,
+}
 
 /// The Spin component to serve.
 #[derive(Debug, Clone, Default)]
@@ -102,9 +132,10 @@ pub struct ServeConfig {
     /// Address to listen on; port 0 picks a free port (see
     /// [`Server::local_addr`](super::Server::local_addr)).
     pub listen: SocketAddr,
-    /// The SQLite database file of the `default` key-value store (created if missing; its
-    /// directory must exist).
-    pub db: PathBuf,
+    /// Where the `default` key-value store lives.
+    pub key_value: KeyValueBackend,
+    /// Test-only: misreport compare-and-swap outcomes (default `None`: report them truly).
+    pub misreport_swaps: Option<MisreportSwaps>,
     /// The `spin:variables` values.
     pub variables: Variables,
     /// The component to run.
@@ -119,12 +150,13 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// A configuration with the defaults: the embedded component on `/scim/v2/...`, default
-    /// limits, no variables.
+    /// A configuration with the defaults: the `default` store in the SQLite file `db`, the
+    /// embedded component on `/scim/v2/...`, default limits, no variables.
     pub fn new(listen: SocketAddr, db: impl Into<PathBuf>) -> Self {
         ServeConfig {
             listen,
-            db: db.into(),
+            key_value: KeyValueBackend::Sqlite(db.into()),
+            misreport_swaps: None,
             variables: Variables::new(),
             component: ComponentSource::Embedded,
             route: Route::default(),

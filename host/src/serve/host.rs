@@ -1,19 +1,19 @@
 //! Host implementations of `spin:key-value@3.0.0`, `spin:variables@3.0.0` and
-//! `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) over [`SqliteKv`](super::kv::SqliteKv)
-//! and [`Variables`](super::variables::Variables), with Spin's observable behaviour.
+//! `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) over [`KvStore`] (any backend) and
+//! [`Variables`](super::variables::Variables), with Spin's observable behaviour.
 //!
-//! Compare-and-swap follows Spin's SQLite backend exactly: `cas.new` only records the key;
-//! `cas.current` reads the value and remembers it as the expected value; `swap` writes only if
-//! the stored value still equals the remembered one, and when there is none (the key was absent
-//! at `current`, **or `current` was never called**) it upserts unconditionally. On a conflict
-//! `swap` returns `cas-failed` with a fresh handle whose `current` has already been read.
+//! Compare-and-swap follows Spin: `cas.new` only records the key; `cas.current` reads the
+//! value and remembers what it saw ([`Expected`]); `swap` writes only if the key still matches
+//! (what happens when the key was absent at `current`, or `current` was never called, is the
+//! backend's, as in Spin: see [`Expected`]). On a conflict `swap` returns `cas-failed` with a
+//! fresh handle whose `current` has already been read.
 
 use wasmtime::component::{Accessor, FutureReader, HasData, Resource, StreamReader};
 
 use super::bindings::spin::key_value::key_value as spin_kv;
 use super::bindings::spin::variables::variables as spin_vars;
 use super::bindings::wasi::keyvalue::{atomics, batch, store as wasi_kv};
-use super::kv::{KvError, SwapOutcome};
+use super::kv::{Expected, KvError, KvStore, SwapOutcome};
 use super::state::{CasHandle, DEFAULT_STORE, OpenStore, RequestState, TABLE_CAPACITY};
 use super::variables::VariableError;
 
@@ -108,7 +108,7 @@ impl spin_kv::HostStore for RequestState {
 fn spin_target<T>(
     accessor: &Accessor<T, SpinHost>,
     handle: &Resource<OpenStore>,
-) -> Result<(super::kv::SqliteKv, String), spin_kv::Error> {
+) -> Result<(KvStore, String), spin_kv::Error> {
     accessor.with(|mut access| {
         let state = access.get();
         let label = state.store_label(handle).map_err(spin_error)?;
@@ -228,7 +228,7 @@ impl RequestState {
     fn wasi_target(
         &self,
         handle: &Resource<OpenStore>,
-    ) -> Result<(super::kv::SqliteKv, String), wasi_kv::Error> {
+    ) -> Result<(KvStore, String), wasi_kv::Error> {
         let label = self.store_label(handle).map_err(wasi_error)?;
         Ok((self.kv.clone(), label))
     }
@@ -331,7 +331,7 @@ impl atomics::Host for RequestState {
             SwapOutcome::Swapped => Ok(()),
             SwapOutcome::Conflict => {
                 // Like Spin: hand back a new handle on the same key, already `current`-read.
-                let expected = self
+                let current = self
                     .kv
                     .get(&cas.label, &cas.key)
                     .await
@@ -340,7 +340,7 @@ impl atomics::Host for RequestState {
                     .push_cas(CasHandle {
                         label: cas.label,
                         key: cas.key,
-                        expected,
+                        expected: Expected::from_current(current),
                     })
                     .map_err(atomics::CasError::StoreError)?;
                 Err(atomics::CasError::CasFailed(fresh))
@@ -361,7 +361,7 @@ impl atomics::HostCas for RequestState {
         self.push_cas(CasHandle {
             label,
             key,
-            expected: None,
+            expected: Expected::Unread,
         })
     }
 
@@ -382,7 +382,7 @@ impl atomics::HostCas for RequestState {
             .table
             .get_mut(&cas)
             .map_err(|e| wasi_kv::Error::Other(e.to_string()))?;
-        handle.expected.clone_from(&value);
+        handle.expected = Expected::from_current(value.clone());
         Ok(value)
     }
 

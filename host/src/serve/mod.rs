@@ -1,5 +1,5 @@
 //! `scim-host serve`: runs a Spin (spin-sdk 7, WASIp3) HTTP component the way Spin >= 4.1 does,
-//! with the `default` key-value store persisted in SQLite.
+//! with the `default` key-value store in SQLite or Redis (as Spin's runtime config chooses).
 //!
 //! ```no_run
 //! use scim_host::serve::{ServeConfig, Server};
@@ -21,7 +21,8 @@
 //!   `spin-matched-route`, `spin-base-path`, `spin-raw-component-route`,
 //!   `spin-component-route`, `spin-client-addr`); outgoing HTTP is denied;
 //! - `spin:key-value@3.0.0` and `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) on the
-//!   `default` store, backed by [`SqliteKv`]; any other store label is `access-denied`;
+//!   `default` store, backed by [`KvStore`] ([`SqliteKv`] or [`RedisKv`]); any other store
+//!   label is `access-denied`;
 //! - `spin:variables@3.0.0` from [`Variables`];
 //! - WASI 0.2 and 0.3 with no environment, files or sockets; the guest's stdout and stderr go to
 //!   the host's stderr.
@@ -45,8 +46,11 @@ mod variables;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-pub use config::{ComponentSource, Route, ServeConfig, ServeLimits};
-pub use kv::{KvError, SqliteKv, SwapOutcome};
+pub use config::{
+    ComponentSource, KeyValueBackend, MisreportSwaps, Route, RuntimeConfig, RuntimeConfigError,
+    ServeConfig, ServeLimits,
+};
+pub use kv::{Expected, KvError, KvStore, RedisKv, SqliteKv, SwapOutcome};
 pub use server::{INTERNAL_ERROR_BODY, Server};
 pub use state::{CasHandle, OpenStore};
 pub use variables::{ENV_PREFIX, VariableError, Variables};
@@ -70,8 +74,8 @@ pub enum ServeError {
     /// this host does not provide, or does not export `wasi:http/handler@0.3.0`).
     #[error("cannot load the Spin component: {0:#}")]
     Load(wasmtime::Error),
-    /// The key-value database could not be opened.
-    #[error("cannot open the key-value database: {0}")]
+    /// The key-value store could not be opened (an SQLite file) or reached (Redis).
+    #[error("cannot open the key-value store: {0}")]
     Database(KvError),
     /// The listen address could not be bound (in use, not local, no permission).
     #[error("cannot listen on {addr}: {source}")]

@@ -15,7 +15,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use super::bindings;
 use super::config::ServeLimits;
 use super::host::SpinHost;
-use super::kv::SqliteKv;
+use super::kv::KvStore;
 use super::state::{RequestState, Shared};
 use super::variables::Variables;
 
@@ -68,7 +68,7 @@ impl SpinRuntime {
     /// interfaces.
     pub(crate) fn new(
         component: &[u8],
-        kv: SqliteKv,
+        kv: KvStore,
         variables: Variables,
         limits: ServeLimits,
     ) -> wasmtime::Result<Self> {

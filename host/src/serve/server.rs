@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::config::{ComponentSource, Route, ServeConfig};
-use super::kv::SqliteKv;
+use super::kv::KvStore;
 use super::runtime::SpinRuntime;
 use super::{EMBEDDED_SPIN_COMPONENT, ServeError};
 
@@ -67,7 +67,8 @@ impl Server {
     pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         let ServeConfig {
             listen,
-            db,
+            key_value,
+            misreport_swaps,
             variables,
             component,
             route,
@@ -75,6 +76,9 @@ impl Server {
             shutdown_grace,
         } = config;
 
+        let kv = KvStore::open(&key_value, misreport_swaps)
+            .await
+            .map_err(ServeError::Database)?;
         let runtime = tokio::task::spawn_blocking(move || {
             let bytes: Cow<'static, [u8]> = match component {
                 ComponentSource::Embedded => Cow::Borrowed(EMBEDDED_SPIN_COMPONENT),
@@ -88,7 +92,6 @@ impl Server {
                     })?)
                 }
             };
-            let kv = SqliteKv::open(&db).map_err(ServeError::Database)?;
             SpinRuntime::new(&bytes, kv, variables, limits).map_err(ServeError::Load)
         })
         .await

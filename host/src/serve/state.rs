@@ -1,5 +1,5 @@
 //! The data of one request's store: WASI and wasi:http contexts, the resource table, the
-//! memory cap, and handles to the shared key-value database and variables.
+//! memory cap, and handles to the shared key-value store and variables.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use super::kv::SqliteKv;
+use super::kv::{Expected, KvStore};
 use super::variables::Variables;
 
 /// The only key-value store label the component may open (Spin's `default` store); any other
@@ -21,7 +21,7 @@ pub(crate) const TABLE_CAPACITY: usize = 256;
 
 /// What every request shares.
 pub(crate) struct Shared {
-    pub(crate) kv: SqliteKv,
+    pub(crate) kv: KvStore,
     pub(crate) variables: Arc<Variables>,
 }
 
@@ -30,12 +30,11 @@ pub struct OpenStore {
     pub(crate) label: String,
 }
 
-/// A `wasi:keyvalue/atomics.cas` handle: the key and the value its last `current()` read
-/// (`None` before any read or when the key was absent).
+/// A `wasi:keyvalue/atomics.cas` handle: the key and what its last `current()` read.
 pub struct CasHandle {
     pub(crate) label: String,
     pub(crate) key: String,
-    pub(crate) expected: Option<Vec<u8>>,
+    pub(crate) expected: Expected,
 }
 
 /// The `T` of every request's `Store<T>`.
@@ -45,7 +44,7 @@ pub(crate) struct RequestState {
     http: WasiHttpCtx,
     hooks: NoOutbound,
     pub(crate) limits: StoreLimits,
-    pub(crate) kv: SqliteKv,
+    pub(crate) kv: KvStore,
     pub(crate) variables: Arc<Variables>,
     /// Stores and buckets open now (checked against [`TABLE_CAPACITY`]).
     pub(crate) open_stores: usize,

@@ -1,16 +1,26 @@
-//! Shared by the end-to-end tests: a `scim-host serve` process on 127.0.0.1 with its own
-//! database ([`Server`]), a tiny HTTP/1.1 client over `std::net::TcpStream` ([`Client`]) and
-//! SCIM helpers (bodies, ids, error assertions).
+//! Shared by the end-to-end tests: nodes of the service on 127.0.0.1 — `scim-host serve` or
+//! real `spin up`, on SQLite or on a private Redis ([`Server`], [`Backend`], [`RedisServer`]),
+//! the HTTP suite's targets ([`Target`]), a tiny HTTP/1.1 client over `std::net::TcpStream`
+//! ([`Client`]) and SCIM helpers (bodies, ids, error assertions).
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(unused_imports, reason = "each test binary uses a different subset")]
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+mod node;
+mod redis;
+mod spin;
+mod target;
+
+pub use node::{Backend, Runtime, Server};
+pub use redis::{RedisServer, Reply, free_port};
+pub use spin::spin_binary;
+pub use target::{Store, Target};
+
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -29,10 +39,6 @@ pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const WORKSPACE_ONE: &str = "urn:scim:schemas:extension:workspace:1.0";
 
-/// How long the server may take to compile the component and bind (debug build, busy machine).
-const START_TIMEOUT: Duration = Duration::from_secs(180);
-/// How long a SIGTERM'd server may take to exit before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Socket read/write timeout of one request.
 const IO_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -47,151 +53,6 @@ pub fn scratch_dir(label: &str) -> PathBuf {
     std::fs::create_dir_all(&dir)
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
-}
-
-/// A running `scim-host serve`. Stopped with SIGTERM (then killed if it lingers) on drop; its
-/// stderr (one line per request) is kept and printed when a test panics.
-pub struct Server {
-    child: Option<Child>,
-    /// The address from the `listening on http://ADDR` line.
-    pub addr: SocketAddr,
-    /// The SQLite database it serves.
-    pub db: PathBuf,
-    log: Arc<Mutex<String>>,
-    /// A scratch directory made for this server, removed on drop unless the test failed.
-    scratch: Option<PathBuf>,
-}
-
-impl Server {
-    /// A server on a fresh database in a new scratch directory.
-    pub fn start(label: &str) -> Server {
-        let dir = scratch_dir(label);
-        let mut server = Server::start_on(&dir.join("kv.db"));
-        server.scratch = Some(dir);
-        server
-    }
-
-    /// A server on `db` (created when missing), listening on a free port of 127.0.0.1.
-    pub fn start_on(db: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--db"])
-            .arg(db)
-            .args(["--variable", &format!("scim_token={TOKEN}")])
-            .env_remove("SPIN_VARIABLE_SCIM_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {BIN} serve: {e}"));
-
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().expect("piped stderr");
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (lines_tx, lines_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Keep draining stdout for the life of the process; only the first line matters.
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-
-        let mut server = Server {
-            child: Some(child),
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            db: db.to_path_buf(),
-            log,
-            scratch: None,
-        };
-        let line = match lines_rx.recv_timeout(START_TIMEOUT) {
-            Ok(line) => line,
-            Err(e) => {
-                let status = server
-                    .child
-                    .as_mut()
-                    .and_then(|c| c.try_wait().ok().flatten());
-                panic!(
-                    "scim-host serve printed no `listening on` line ({e}; exit status {status:?}); stderr:\n{}",
-                    server.log()
-                );
-            }
-        };
-        server.addr = line
-            .strip_prefix("listening on http://")
-            .and_then(|a| a.trim().parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first stdout line {line:?}"));
-        server
-    }
-
-    /// A client with the right token.
-    pub fn client(&self) -> Client {
-        Client {
-            addr: self.addr,
-            token: Some(TOKEN.to_string()),
-        }
-    }
-
-    /// What the server wrote on stderr so far.
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Sends SIGTERM and waits for the exit (killing the process after [`STOP_TIMEOUT`]).
-    pub fn stop(mut self) -> ExitStatus {
-        self.terminate()
-    }
-
-    fn terminate(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("the server is running");
-        if let Ok(Some(status)) = child.try_wait() {
-            return status;
-        }
-        let signalled = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        if signalled {
-            let deadline = Instant::now() + STOP_TIMEOUT;
-            while Instant::now() < deadline {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return status;
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
-            eprintln!("scim-host serve ignored SIGTERM for {STOP_TIMEOUT:?}; killing it");
-        }
-        let _ = child.kill();
-        child.wait().expect("wait for scim-host serve")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            let status = self.terminate();
-            if std::thread::panicking() {
-                eprintln!(
-                    "--- scim-host serve on {} (exit {status}) stderr ---\n{}",
-                    self.addr,
-                    self.log()
-                );
-            }
-        }
-        if let Some(dir) = self.scratch.take()
-            && !std::thread::panicking()
-        {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
 }
 
 /// A response read off the wire.

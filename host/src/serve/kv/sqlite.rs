@@ -30,30 +30,15 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::{KvError, SwapOutcome};
+
 /// How long a statement waits for another process's lock on the database file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A failed key-value operation: the database could not be opened, read or written, or a
-/// value had the wrong shape for the operation. The message is meant for logs and for the
-/// `other(string)` case of the WIT error variants.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct KvError(pub String);
 
 impl KvError {
     fn sqlite(context: &str, error: rusqlite::Error) -> Self {
         KvError(format!("{context}: {error}"))
     }
-}
-
-/// Outcome of [`SqliteKv::swap`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SwapOutcome {
-    /// The new value was written.
-    Swapped,
-    /// The stored value no longer equals the expected one (or the key was deleted): nothing
-    /// was written.
-    Conflict,
 }
 
 /// The SQLite key-value database: cheap to clone (an `Arc`), shared by all requests.
