@@ -200,8 +200,12 @@ fn kill_9_of_a_node_mid_burst_loses_nothing_acknowledged() {
                 }
             });
         }
-        // Kill the first node once the burst is well under way.
-        while answered.load(std::sync::atomic::Ordering::Relaxed) < WRITERS * PATCHES_EACH / 4 {
+        // Kill the first node once the burst is well under way (or after a minute, should
+        // the writers stall).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while answered.load(std::sync::atomic::Ordering::Relaxed) < WRITERS * PATCHES_EACH / 4
+            && std::time::Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         victim.kill()

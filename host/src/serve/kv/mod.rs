@@ -213,3 +213,54 @@ impl KvStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STORE: &str = "default";
+
+    fn sqlite() -> KvStore {
+        SqliteKv::open_in_memory()
+            .expect("in-memory database")
+            .into()
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_a_swap_that_expected_absence_upserts_as_spin_does() {
+        let kv = sqlite();
+        kv.set(STORE, "k", b"there".to_vec()).await.expect("set");
+        for expected in [Expected::Absent, Expected::Unread] {
+            assert_eq!(
+                kv.swap(STORE, "k", expected, b"over".to_vec()).await,
+                Ok(SwapOutcome::Swapped)
+            );
+        }
+        assert_eq!(kv.get(STORE, "k").await, Ok(Some(b"over".to_vec())));
+    }
+
+    #[tokio::test]
+    async fn a_misreporting_store_lies_about_swaps_only() {
+        let kv = sqlite().misreporting_swaps(MisreportSwaps { rate: 1.0, seed: 5 });
+        kv.set(STORE, "k", b"v1".to_vec()).await.expect("set");
+        assert_eq!(
+            kv.swap(STORE, "k", Expected::Value(b"v1".to_vec()), b"v2".to_vec())
+                .await,
+            Ok(SwapOutcome::Conflict),
+            "landed, reported as failed"
+        );
+        assert_eq!(kv.get(STORE, "k").await, Ok(Some(b"v2".to_vec())));
+        assert_eq!(
+            kv.swap(STORE, "k", Expected::Value(b"v1".to_vec()), b"v3".to_vec())
+                .await,
+            Ok(SwapOutcome::Swapped),
+            "dropped, reported as done"
+        );
+        assert_eq!(kv.get(STORE, "k").await, Ok(Some(b"v2".to_vec())));
+        assert_eq!(
+            kv.increment(STORE, "n", 2).await,
+            Ok(2),
+            "other operations are true"
+        );
+    }
+}
