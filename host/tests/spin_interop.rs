@@ -23,7 +23,7 @@ fn portable(mut resource: Value) -> Value {
 /// Writes with one runtime, reads and writes with the other, then back.
 fn round_trip(backend: &Backend) {
     if let Err(why) = spin_binary() {
-        println!("skipped: {why}");
+        print_skip("the spin up / serve round trip", why);
         return;
     }
     let (uid, gid, user_before, group_before) = {
