@@ -140,8 +140,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         describe(&backend)
     );
 
-    let mut config = ServeConfig::new(args.listen, PathBuf::new());
-    config.key_value = backend;
+    let mut config = ServeConfig::with_key_value(args.listen, backend);
     config.misreport_swaps = args.test_misreport_swaps.map(|rate| {
         eprintln!(
             "scim-host: TEST ONLY: misreporting {rate} of compare-and-swap outcomes (seed {})",
