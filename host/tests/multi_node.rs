@@ -106,9 +106,18 @@ fn concurrent_patches_over_three_nodes_on_one_redis_lose_nothing() {
     }
 
     // 96 member adds on one group, spread over the nodes.
-    let members: Vec<String> = (0..BURST)
-        .map(|i| id(&clients[i % NODES].create_user(&format!("member{i}"))))
-        .collect();
+    let members: Vec<String> = std::thread::scope(|scope| {
+        let creators: Vec<_> = (0..BURST)
+            .map(|i| {
+                let client = &clients[i % NODES];
+                scope.spawn(move || id(&client.create_user(&format!("member{i}"))))
+            })
+            .collect();
+        creators
+            .into_iter()
+            .map(|c| c.join().expect("create a member"))
+            .collect()
+    });
     let g = clients[1].create("/Groups", &group("Contended", &[]));
     let (gid, gpath) = (id(&g), group_path(&g));
     let adds = burst(
