@@ -106,9 +106,18 @@ fn concurrent_patches_over_three_nodes_on_one_redis_lose_nothing() {
     }
 
     // 96 member adds on one group, spread over the nodes.
-    let members: Vec<String> = (0..BURST)
-        .map(|i| id(&clients[i % NODES].create_user(&format!("member{i}"))))
-        .collect();
+    let members: Vec<String> = std::thread::scope(|scope| {
+        let creators: Vec<_> = (0..BURST)
+            .map(|i| {
+                let client = &clients[i % NODES];
+                scope.spawn(move || id(&client.create_user(&format!("member{i}"))))
+            })
+            .collect();
+        creators
+            .into_iter()
+            .map(|c| c.join().expect("create a member"))
+            .collect()
+    });
     let g = clients[1].create("/Groups", &group("Contended", &[]));
     let (gid, gpath) = (id(&g), group_path(&g));
     let adds = burst(
@@ -200,8 +209,12 @@ fn kill_9_of_a_node_mid_burst_loses_nothing_acknowledged() {
                 }
             });
         }
-        // Kill the first node once the burst is well under way.
-        while answered.load(std::sync::atomic::Ordering::Relaxed) < WRITERS * PATCHES_EACH / 4 {
+        // Kill the first node once the burst is well under way (or after a minute, should
+        // the writers stall).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while answered.load(std::sync::atomic::Ordering::Relaxed) < WRITERS * PATCHES_EACH / 4
+            && std::time::Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         victim.kill()

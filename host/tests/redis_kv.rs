@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use common::{RedisServer, Reply, free_port};
-use scim_host::serve::{Expected, KeyValueBackend, KvStore, MisreportSwaps, RedisKv, SwapOutcome};
+use scim_host::serve::{
+    KeyValueBackend, KvStore, MisreportSwaps, RedisKv, SwapExpectation, SwapOutcome,
+};
 
 const STORE: &str = "default";
 
@@ -137,7 +139,7 @@ fn swap_compares_what_current_read() {
     runtime().block_on(async {
         let kv = store_on(&redis).await;
         kv.set(STORE, "k", b"v1".to_vec()).await.expect("set");
-        let seen = Expected::from_current(kv.get(STORE, "k").await.expect("get"));
+        let seen = SwapExpectation::from_current(kv.get(STORE, "k").await.expect("get"));
         assert_eq!(
             kv.swap(STORE, "k", seen.clone(), b"v2".to_vec()).await,
             Ok(SwapOutcome::Swapped)
@@ -150,8 +152,13 @@ fn swap_compares_what_current_read() {
         assert_eq!(kv.get(STORE, "k").await, Ok(Some(b"v2".to_vec())));
         kv.delete(STORE, "k").await.expect("delete");
         assert_eq!(
-            kv.swap(STORE, "k", Expected::Value(b"v2".to_vec()), b"v4".to_vec())
-                .await,
+            kv.swap(
+                STORE,
+                "k",
+                SwapExpectation::Value(b"v2".to_vec()),
+                b"v4".to_vec()
+            )
+            .await,
             Ok(SwapOutcome::Conflict),
             "a delete makes the swap fail"
         );
@@ -159,16 +166,19 @@ fn swap_compares_what_current_read() {
 
         // Absent at `current`: written only while still absent (Spin's WATCH semantics).
         assert_eq!(
-            kv.swap(STORE, "new", Expected::Absent, b"a".to_vec()).await,
+            kv.swap(STORE, "new", SwapExpectation::Absent, b"a".to_vec())
+                .await,
             Ok(SwapOutcome::Swapped)
         );
         assert_eq!(
-            kv.swap(STORE, "new", Expected::Absent, b"b".to_vec()).await,
+            kv.swap(STORE, "new", SwapExpectation::Absent, b"b".to_vec())
+                .await,
             Ok(SwapOutcome::Conflict)
         );
         // `current` never called: unconditional.
         assert_eq!(
-            kv.swap(STORE, "new", Expected::Unread, b"c".to_vec()).await,
+            kv.swap(STORE, "new", SwapExpectation::Unread, b"c".to_vec())
+                .await,
             Ok(SwapOutcome::Swapped)
         );
         assert_eq!(kv.get(STORE, "new").await, Ok(Some(b"c".to_vec())));
@@ -203,7 +213,12 @@ fn concurrent_swaps_from_two_connections_lose_nothing() {
                                 .expect("number");
                             let next = (n + 1).to_string().into_bytes();
                             match kv
-                                .swap(STORE, "counter", Expected::from_current(current), next)
+                                .swap(
+                                    STORE,
+                                    "counter",
+                                    SwapExpectation::from_current(current),
+                                    next,
+                                )
                                 .await
                                 .expect("swap")
                             {
@@ -264,8 +279,13 @@ fn misreporting_lies_both_ways_about_swaps_but_stores_the_truth() {
         kv.set(STORE, "k", b"v1".to_vec()).await.expect("set");
         // Landed, reported as failed.
         assert_eq!(
-            kv.swap(STORE, "k", Expected::Value(b"v1".to_vec()), b"v2".to_vec())
-                .await,
+            kv.swap(
+                STORE,
+                "k",
+                SwapExpectation::Value(b"v1".to_vec()),
+                b"v2".to_vec()
+            )
+            .await,
             Ok(SwapOutcome::Conflict)
         );
         assert_eq!(raw_get(&redis, "k"), Some(b"v2".to_vec()));
@@ -274,7 +294,7 @@ fn misreporting_lies_both_ways_about_swaps_but_stores_the_truth() {
             kv.swap(
                 STORE,
                 "k",
-                Expected::Value(b"stale".to_vec()),
+                SwapExpectation::Value(b"stale".to_vec()),
                 b"v3".to_vec()
             )
             .await,

@@ -23,7 +23,7 @@ fn portable(mut resource: Value) -> Value {
 /// Writes with one runtime, reads and writes with the other, then back.
 fn round_trip(backend: &Backend) {
     if let Err(why) = spin_binary() {
-        println!("skipped: {why}");
+        print_skip("the spin up / serve round trip", why);
         return;
     }
     let (uid, gid, user_before, group_before) = {
@@ -98,4 +98,26 @@ fn spin_and_serve_share_an_sqlite_file() {
 #[test]
 fn spin_and_serve_share_a_redis() {
     round_trip(&Backend::redis("interop"));
+}
+
+/// One runtime-config file with a relative SQLite `path`: Spin and serve resolve it to the
+/// same file (beside the runtime config), whatever their current directories.
+#[test]
+fn spin_and_serve_resolve_a_relative_path_alike() {
+    let dir = scratch_dir("interop-relative");
+    let config = dir.join("conf/runtime-config.toml");
+    std::fs::create_dir_all(dir.join("conf")).expect("mkdir");
+    std::fs::write(
+        &config,
+        "[key_value_store.default]\ntype = \"spin\"\npath = \"data/kv.db\"\n",
+    )
+    .expect("write the runtime config");
+    round_trip(&Backend::ConfigFile(config));
+    if spin_binary().is_ok() {
+        assert!(
+            dir.join("conf/data/kv.db").is_file(),
+            "no database beside the runtime config"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

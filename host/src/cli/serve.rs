@@ -94,7 +94,18 @@ fn describe(backend: &KeyValueBackend) -> String {
     match backend {
         KeyValueBackend::Sqlite(path) => format!("SQLite {}", path.display()),
         KeyValueBackend::SqliteInMemory => "SQLite in memory (gone at exit)".to_owned(),
-        KeyValueBackend::Redis { url } => format!("Redis {url}"),
+        KeyValueBackend::Redis { url } => format!("Redis {}", without_credentials(url)),
+    }
+}
+
+/// `url` with any `user:password@` replaced by `***@`, so the log shows no secret.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_credentials, host)) => format!("{scheme}://***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -129,8 +140,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         describe(&backend)
     );
 
-    let mut config = ServeConfig::new(args.listen, PathBuf::new());
-    config.key_value = backend;
+    let mut config = ServeConfig::with_key_value(args.listen, backend);
     config.misreport_swaps = args.test_misreport_swaps.map(|rate| {
         eprintln!(
             "scim-host: TEST ONLY: misreporting {rate} of compare-and-swap outcomes (seed {})",
@@ -182,5 +192,22 @@ async fn shutdown_signal() -> anyhow::Result<()> {
         tokio::signal::ctrl_c()
             .await
             .context("cannot listen for Ctrl-C")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_logged_redis_url_hides_credentials() {
+        assert_eq!(
+            without_credentials("redis://user:s3cret@redis.internal:6379/2"),
+            "redis://***@redis.internal:6379/2"
+        );
+        assert_eq!(
+            without_credentials("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }

@@ -153,9 +153,14 @@ impl ServeConfig {
     /// A configuration with the defaults: the `default` store in the SQLite file `db`, the
     /// embedded component on `/scim/v2/...`, default limits, no variables.
     pub fn new(listen: SocketAddr, db: impl Into<PathBuf>) -> Self {
+        Self::with_key_value(listen, KeyValueBackend::Sqlite(db.into()))
+    }
+
+    /// The same defaults with the `default` store on `key_value`.
+    pub fn with_key_value(listen: SocketAddr, key_value: KeyValueBackend) -> Self {
         ServeConfig {
             listen,
-            key_value: KeyValueBackend::Sqlite(db.into()),
+            key_value,
             misreport_swaps: None,
             variables: Variables::new(),
             component: ComponentSource::Embedded,

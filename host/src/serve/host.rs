@@ -3,17 +3,17 @@
 //! [`Variables`](super::variables::Variables), with Spin's observable behaviour.
 //!
 //! Compare-and-swap follows Spin: `cas.new` only records the key; `cas.current` reads the
-//! value and remembers what it saw ([`Expected`]); `swap` writes only if the key still matches
-//! (what happens when the key was absent at `current`, or `current` was never called, is the
-//! backend's, as in Spin: see [`Expected`]). On a conflict `swap` returns `cas-failed` with a
-//! fresh handle whose `current` has already been read.
+//! value and remembers what it saw ([`SwapExpectation`]); `swap` writes only if the key still
+//! matches (what happens when the key was absent at `current`, or `current` was never called,
+//! is the backend's, as in Spin: see [`SwapExpectation`]). On a conflict `swap` returns
+//! `cas-failed` with a fresh handle whose `current` has already been read.
 
 use wasmtime::component::{Accessor, FutureReader, HasData, Resource, StreamReader};
 
 use super::bindings::spin::key_value::key_value as spin_kv;
 use super::bindings::spin::variables::variables as spin_vars;
 use super::bindings::wasi::keyvalue::{atomics, batch, store as wasi_kv};
-use super::kv::{Expected, KvError, KvStore, SwapOutcome};
+use super::kv::{KvError, KvStore, SwapExpectation, SwapOutcome};
 use super::state::{CasHandle, DEFAULT_STORE, OpenStore, RequestState, TABLE_CAPACITY};
 use super::variables::VariableError;
 
@@ -340,7 +340,7 @@ impl atomics::Host for RequestState {
                     .push_cas(CasHandle {
                         label: cas.label,
                         key: cas.key,
-                        expected: Expected::from_current(current),
+                        expected: SwapExpectation::from_current(current),
                     })
                     .map_err(atomics::CasError::StoreError)?;
                 Err(atomics::CasError::CasFailed(fresh))
@@ -361,7 +361,7 @@ impl atomics::HostCas for RequestState {
         self.push_cas(CasHandle {
             label,
             key,
-            expected: Expected::Unread,
+            expected: SwapExpectation::Unread,
         })
     }
 
@@ -382,7 +382,7 @@ impl atomics::HostCas for RequestState {
             .table
             .get_mut(&cas)
             .map_err(|e| wasi_kv::Error::Other(e.to_string()))?;
-        handle.expected = Expected::from_current(value.clone());
+        handle.expected = SwapExpectation::from_current(value.clone());
         Ok(value)
     }
 

@@ -50,7 +50,7 @@ pub use config::{
     ComponentSource, KeyValueBackend, MisreportSwaps, Route, RuntimeConfig, RuntimeConfigError,
     ServeConfig, ServeLimits,
 };
-pub use kv::{Expected, KvError, KvStore, RedisKv, SqliteKv, SwapOutcome};
+pub use kv::{KvError, KvStore, RedisKv, SqliteKv, SwapExpectation, SwapOutcome};
 pub use server::{INTERNAL_ERROR_BODY, Server};
 pub use state::{CasHandle, OpenStore};
 pub use variables::{ENV_PREFIX, VariableError, Variables};

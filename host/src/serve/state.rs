@@ -8,7 +8,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use super::kv::{Expected, KvStore};
+use super::kv::{KvStore, SwapExpectation};
 use super::variables::Variables;
 
 /// The only key-value store label the component may open (Spin's `default` store); any other
@@ -34,7 +34,7 @@ pub struct OpenStore {
 pub struct CasHandle {
     pub(crate) label: String,
     pub(crate) key: String,
-    pub(crate) expected: Expected,
+    pub(crate) expected: SwapExpectation,
 }
 
 /// The `T` of every request's `Store<T>`.

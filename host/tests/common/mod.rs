@@ -42,6 +42,12 @@ pub const WORKSPACE_ONE: &str = "urn:scim:schemas:extension:workspace:1.0";
 /// Socket read/write timeout of one request.
 const IO_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Says that `what` was skipped and why, on the real stderr: libtest captures `println!`
+/// and `eprintln!` of passing tests, and a skip must be seen.
+pub fn print_skip(what: &str, why: &str) {
+    let _ = writeln!(std::io::stderr(), "skipped {what}: {why}");
+}
+
 /// A fresh, empty directory under `CARGO_TARGET_TMPDIR` for one test.
 pub fn scratch_dir(label: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);

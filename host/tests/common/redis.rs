@@ -112,7 +112,7 @@ impl RedisServer {
                 dir: dir.clone(),
                 log,
             };
-            if server.wait_ready() {
+            if server.wait_ready() && server.is_ours() {
                 return Arc::new(server);
             }
             last_log = server.log();
@@ -190,6 +190,20 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// Whether the server answering on the port is the one this test started (and not
+    /// another test's, which took the port first).
+    fn is_ours(&self) -> bool {
+        let Some(pid) = self.child.as_ref().map(Child::id) else {
+            return false;
+        };
+        match self.command(&[b"INFO", b"server"]) {
+            Reply::Bulk(Some(info)) => String::from_utf8_lossy(&info)
+                .lines()
+                .any(|line| line.trim() == format!("process_id:{pid}")),
+            _ => false,
+        }
     }
 
     fn stop(&mut self) {

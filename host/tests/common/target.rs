@@ -41,7 +41,7 @@ impl Target {
     /// Runs `scenario` on this target, or prints why the target is skipped here.
     pub fn run(self, name: &str, scenario: fn(Target)) {
         match self.unavailable() {
-            Some(why) => println!("skipped {name} on {self:?}: {why}"),
+            Some(why) => super::print_skip(&format!("{name} on {self:?}"), why),
             None => scenario(self),
         }
     }

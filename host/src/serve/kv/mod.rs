@@ -40,7 +40,7 @@ pub enum SwapOutcome {
 
 /// What a compare-and-swap handle knew about its key when `swap` was called.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expected {
+pub enum SwapExpectation {
     /// `current` was never called: the swap writes unconditionally (on every Spin backend).
     Unread,
     /// `current` found the key absent. Spin's SQLite backend then writes unconditionally; its
@@ -50,10 +50,10 @@ pub enum Expected {
     Value(Vec<u8>),
 }
 
-impl Expected {
+impl SwapExpectation {
     /// What `current` returned: the key's value, or `None` when it was absent.
     pub fn from_current(value: Option<Vec<u8>>) -> Self {
-        value.map_or(Expected::Absent, Expected::Value)
+        value.map_or(SwapExpectation::Absent, SwapExpectation::Value)
     }
 }
 
@@ -188,20 +188,20 @@ impl KvStore {
     }
 
     /// The compare-and-swap write, atomic on every backend: `value` is written only if the
-    /// key still matches `expected` (see [`Expected`] for what each backend does when the key
-    /// was absent or never read).
+    /// key still matches `expected` (see [`SwapExpectation`] for what each backend does when
+    /// the key was absent or never read).
     pub async fn swap(
         &self,
         store: &str,
         key: &str,
-        expected: Expected,
+        expected: SwapExpectation,
         value: Vec<u8>,
     ) -> Result<SwapOutcome, KvError> {
         let outcome = match &self.backend {
             Backend::Sqlite(kv) => {
                 let old = match expected {
-                    Expected::Value(old) => Some(old),
-                    Expected::Unread | Expected::Absent => None,
+                    SwapExpectation::Value(old) => Some(old),
+                    SwapExpectation::Unread | SwapExpectation::Absent => None,
                 };
                 kv.swap(store, key, old, value).await?
             }
@@ -211,5 +211,66 @@ impl KvStore {
             Some(misreport) => misreport.report(key, outcome),
             None => outcome,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STORE: &str = "default";
+
+    fn sqlite() -> KvStore {
+        SqliteKv::open_in_memory()
+            .expect("in-memory database")
+            .into()
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_a_swap_that_expected_absence_upserts_as_spin_does() {
+        let kv = sqlite();
+        kv.set(STORE, "k", b"there".to_vec()).await.expect("set");
+        for expected in [SwapExpectation::Absent, SwapExpectation::Unread] {
+            assert_eq!(
+                kv.swap(STORE, "k", expected, b"over".to_vec()).await,
+                Ok(SwapOutcome::Swapped)
+            );
+        }
+        assert_eq!(kv.get(STORE, "k").await, Ok(Some(b"over".to_vec())));
+    }
+
+    #[tokio::test]
+    async fn a_misreporting_store_lies_about_swaps_only() {
+        let kv = sqlite().misreporting_swaps(MisreportSwaps { rate: 1.0, seed: 5 });
+        kv.set(STORE, "k", b"v1".to_vec()).await.expect("set");
+        assert_eq!(
+            kv.swap(
+                STORE,
+                "k",
+                SwapExpectation::Value(b"v1".to_vec()),
+                b"v2".to_vec()
+            )
+            .await,
+            Ok(SwapOutcome::Conflict),
+            "landed, reported as failed"
+        );
+        assert_eq!(kv.get(STORE, "k").await, Ok(Some(b"v2".to_vec())));
+        assert_eq!(
+            kv.swap(
+                STORE,
+                "k",
+                SwapExpectation::Value(b"v1".to_vec()),
+                b"v3".to_vec()
+            )
+            .await,
+            Ok(SwapOutcome::Swapped),
+            "dropped, reported as done"
+        );
+        assert_eq!(kv.get(STORE, "k").await, Ok(Some(b"v2".to_vec())));
+        assert_eq!(
+            kv.increment(STORE, "n", 2).await,
+            Ok(2),
+            "other operations are true"
+        );
     }
 }

@@ -7,7 +7,7 @@
 //!   is Redis's error with nothing written.
 //!
 //! Compare-and-swap is one Lua script run atomically by Redis, comparing the value the
-//! handle's `current` read with the stored one ([`Expected`]). Spin instead WATCHes the key
+//! handle's `current` read with the stored one ([`SwapExpectation`]). Spin instead WATCHes the key
 //! and sends MULTI/SET/EXEC; Spin 4.1's version misreports the result both ways (an `UNWATCH`
 //! with an argument, which Redis refuses, turns a landed write into a failure, and an aborted
 //! EXEC converts to success). The script gives the same answer as a correct WATCH would,
@@ -22,7 +22,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{AsyncConnectionConfig, Client, Script};
 
-use super::{Expected, KvError, SwapOutcome};
+use super::{KvError, SwapExpectation, SwapOutcome};
 
 /// How long connecting may take (at start-up and on every reconnect).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -225,14 +225,14 @@ impl RedisKv {
     pub async fn swap(
         &self,
         key: &str,
-        expected: Expected,
+        expected: SwapExpectation,
         value: Vec<u8>,
     ) -> Result<SwapOutcome, KvError> {
         let mut invocation = self.swap.key(key);
         match expected {
-            Expected::Value(old) => invocation.arg("value").arg(old),
-            Expected::Absent => invocation.arg("absent").arg(""),
-            Expected::Unread => invocation.arg("unread").arg(""),
+            SwapExpectation::Value(old) => invocation.arg("value").arg(old),
+            SwapExpectation::Absent => invocation.arg("absent").arg(""),
+            SwapExpectation::Unread => invocation.arg("unread").arg(""),
         };
         invocation.arg(value);
         let written: i64 = invocation
