@@ -39,11 +39,10 @@ type Outcome = Result<Response, Failure>;
 
 /// 409 uniqueness (RFC 7644 §3.12).
 fn taken(kind: Kind, name: &str) -> Failure {
-    Failure::Scim(ScimError {
-        status: 409,
-        scim_type: Some(ScimType::Uniqueness),
-        detail: format!("{} \"{name}\" is already in use", kind.unique_attribute()),
-    })
+    Failure::Scim(ScimError::uniqueness(format!(
+        "{} \"{name}\" is already in use",
+        kind.unique_attribute()
+    )))
 }
 
 fn bad(kind: ScimType, detail: impl Into<String>) -> Failure {
@@ -444,13 +443,10 @@ impl<K: Kv> Service<'_, K> {
         }
         let skeleton = json!({"schemas": [kind.schema()], "id": id, "meta": meta});
         let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "value": Value::Object(body)}]});
-        let built = self.engine.apply_owned(skeleton, patch).map_err(|mut e| {
-            e.detail = e
-                .detail
-                .trim_start_matches("operation 0 (add): ")
-                .to_string();
-            e
-        })?;
+        let built = self
+            .engine
+            .apply_owned(skeleton, patch)
+            .map_err(ScimError::without_site)?;
         let Value::Object(resource) = built else {
             return Err(Failure::Store(StoreError(
                 "the engine returned a non-object".into(),
@@ -602,11 +598,11 @@ impl<K: Kv> Service<'_, K> {
                 self.store.release_name(kind, &new_name, id).await?;
             }
         }
-        Err(Failure::Scim(ScimError {
-            status: 409,
-            scim_type: None,
-            detail: "the resource kept changing under concurrent updates; retry the request".into(),
-        }))
+        Err(Failure::Scim(ScimError::new(
+            409,
+            None,
+            "the resource kept changing under concurrent updates; retry the request",
+        )))
     }
 
     async fn patch(
