@@ -27,7 +27,7 @@ fn corpus_passes_on_the_native_engine() {
             .map_err(|e| ErrorOutcome {
                 status: e.status,
                 scim_type: e.scim_type.map(|t| t.as_str().to_string()),
-                detail: e.detail,
+                detail: e.message(),
             })
     });
     eprintln!(
@@ -93,7 +93,7 @@ fn native_and_component_agree_byte_for_byte_including_error_details() {
         });
         let here = engine
             .apply_json(&resource, &patch)
-            .map_err(|e| (e.status, e.detail));
+            .map_err(|e| (e.status, e.message()));
         let patcher = cached(&mut patchers, &case, |config| {
             host.patcher(config).expect("valid config")
         });
@@ -147,10 +147,10 @@ fn text_path_agrees_with_the_value_path() {
         let text = engine
             .apply_json(&resource, &case.patch.to_string())
             .map(|out| serde_json::from_str::<Value>(&out).expect("apply_json returns JSON"))
-            .map_err(|e| (e.status, e.detail));
+            .map_err(|e| (e.status, e.message()));
         let value = engine
             .apply(&case.resource, &case.patch)
-            .map_err(|e| (e.status, e.detail));
+            .map_err(|e| (e.status, e.message()));
         assert_eq!(text, value, "{}", case.name);
         if let Ok(out) = &text {
             changed += usize::from(*out != case.resource);

@@ -5,7 +5,8 @@
 //!   (7 operations on a ~1.3 KB user); `workload/serde_floor`: parsing both documents into
 //!   `serde_json::Value` and serializing the resource, the floor any Value-based engine pays.
 //! - `scaling/*`: the same kinds of operation on growing inputs; a linear engine shows a constant
-//!   time per element (criterion's throughput column).
+//!   time per element (criterion's throughput column). `scaling/group_remove_1000_by_filter`:
+//!   one remove of 1,000 members named by a 1,000-clause `or` filter from a 100k-member group.
 
 use std::hint::black_box;
 
@@ -123,6 +124,30 @@ fn bench_scaling(c: &mut Criterion) {
             b.iter(|| engine.apply_json(black_box(&members), black_box(&change)))
         });
     }
+
+    // One remove whose filter names 1,000 members (`value eq` clauses joined by `or`, ~50 KB):
+    // the form clients use to remove many members at once; linear in the members, not
+    // clauses x members.
+    let n = 100_000;
+    let members = group_with_members(n);
+    let clauses: Vec<String> = (0..1_000)
+        .map(|i| {
+            format!(
+                "value eq \"{:08x}-7f76-453a-919d-413861904646\"",
+                i * (n / 1_000)
+            )
+        })
+        .collect();
+    let change = patch(vec![
+        json!({"op": "remove", "path": format!("members[{}]", clauses.join(" or "))}),
+    ]);
+    engine.apply_json(&members, &change).expect("applies");
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_with_input(
+        BenchmarkId::new("group_remove_1000_by_filter", n),
+        &n,
+        |b, _| b.iter(|| engine.apply_json(black_box(&members), black_box(&change))),
+    );
     group.finish();
 }
 

@@ -26,7 +26,7 @@ fn to_wit(e: ScimError) -> wit::ScimError {
     wit::ScimError {
         status: e.status,
         scim_type: e.scim_type.map(|t| t.as_str().to_string()),
-        detail: e.detail,
+        detail: e.message(),
     }
 }
 

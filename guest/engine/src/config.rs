@@ -2,19 +2,10 @@
 //! (the form the WIT `patcher.create` takes).
 use serde_json::Value;
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimError;
 use crate::limits::{JSON_DEPTH_CEILING, Limits};
+pub use crate::profile::Profile;
 use crate::schema::Registry;
-
-/// Which request forms are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Profile {
-    /// RFC 7644 plus the documented identity-provider forms (the default).
-    #[default]
-    Compatible,
-    /// RFC 7644 forms only.
-    Strict,
-}
 
 /// Everything an [`crate::Engine`] needs.
 #[derive(Debug, Clone)]
@@ -38,10 +29,7 @@ impl Default for Config {
 }
 
 fn bad(detail: String) -> ScimError {
-    ScimError::bad_request(
-        ScimType::InvalidValue,
-        format!("invalid engine configuration: {detail}"),
-    )
+    ScimError::invalid_value(format!("invalid engine configuration: {detail}"))
 }
 
 fn docs(value: Value, key: &str) -> Result<Vec<Value>, ScimError> {

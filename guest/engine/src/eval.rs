@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimError;
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::json::get_ci;
 use crate::path::AttrPath;
@@ -19,10 +19,6 @@ pub enum Scope<'a> {
     Element(&'a Value, &'a Attribute),
 }
 
-fn invalid(detail: String) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidFilter, detail)
-}
-
 fn push_flat<'v>(out: &mut Vec<&'v Value>, value: &'v Value) {
     match value {
         Value::Array(items) => out.extend(items.iter().filter(|v| !v.is_null())),
@@ -34,7 +30,7 @@ fn push_flat<'v>(out: &mut Vec<&'v Value>, value: &'v Value) {
 /// The candidate values a filter attribute path selects, with the definition that governs them.
 /// `whole` keeps complex values as they are (for `pr`); otherwise a complex value stands for its
 /// `value` sub-attribute.
-fn lookup<'a>(
+pub(crate) fn lookup<'a>(
     scope: Scope<'a>,
     path: &AttrPath,
     whole: bool,
@@ -64,7 +60,7 @@ fn lookup<'a>(
                         ext.attribute(&path.name),
                     ),
                     None => {
-                        return Err(invalid(format!(
+                        return Err(ScimError::invalid_filter(format!(
                             "unknown schema \"{urn}\" in filter attribute \"{path}\""
                         )));
                     }
@@ -226,18 +222,20 @@ fn check_operands(
             )
         })
     {
-        return Err(invalid(format!(
+        return Err(ScimError::invalid_filter(format!(
             "\"{path}\" cannot be compared with \"{}\": it is {}",
             op.as_str(),
             def.map_or("", |d| d.ty.as_str())
         )));
     }
     match literal {
-        CompValue::Null | CompValue::Bool(_) if ordering || substring => Err(invalid(format!(
-            "\"{}\" needs a string or number, not {literal}",
-            op.as_str()
-        ))),
-        CompValue::Number(_) if substring => Err(invalid(format!(
+        CompValue::Null | CompValue::Bool(_) if ordering || substring => {
+            Err(ScimError::invalid_filter(format!(
+                "\"{}\" needs a string or number, not {literal}",
+                op.as_str()
+            )))
+        }
+        CompValue::Number(_) if substring => Err(ScimError::invalid_filter(format!(
             "\"{}\" needs a string, not {literal}",
             op.as_str()
         ))),
@@ -280,13 +278,13 @@ pub fn evaluate(filter: &Filter, scope: Scope<'_>) -> Result<bool, ScimError> {
         }
         Filter::ValuePath(path, inner) => {
             let Scope::Resource(..) = scope else {
-                return Err(invalid(format!(
+                return Err(ScimError::invalid_filter(format!(
                     "a value filter cannot contain another value filter (\"{path}[...]\")"
                 )));
             };
             let (values, def) = lookup(scope, path, true)?;
             let Some(def) = def.filter(|d| d.multi_valued) else {
-                return Err(invalid(format!(
+                return Err(ScimError::invalid_filter(format!(
                     "\"{path}\" is not a multi-valued attribute, so it cannot take [...]"
                 )));
             };

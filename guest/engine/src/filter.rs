@@ -2,9 +2,10 @@
 //! Evaluation against resources lives in `eval`.
 use std::fmt;
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimError;
 use crate::limits::Limits;
 use crate::path::AttrPath;
+use crate::profile::Profile;
 
 /// A comparison operator of §3.4.2.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +113,9 @@ enum Token {
     Word(String),
 }
 
+/// 400 invalidFilter naming the filter text and what is wrong with it.
 fn invalid(text: &str, why: impl fmt::Display) -> ScimError {
-    ScimError::bad_request(
-        ScimType::InvalidFilter,
-        format!("invalid filter \"{text}\": {why}"),
-    )
+    ScimError::invalid_filter(format!("invalid filter \"{text}\": {why}"))
 }
 
 fn tokenize(text: &str) -> Result<Vec<Token>, ScimError> {
@@ -171,6 +170,7 @@ struct Parser<'t> {
     tokens: Vec<Token>,
     pos: usize,
     max_depth: usize,
+    profile: Profile,
 }
 
 impl Parser<'_> {
@@ -288,12 +288,20 @@ impl Parser<'_> {
                     .ok_or_else(|| invalid(self.text, format!("unknown operator \"{op_word}\"")))?;
                 let value = match self.next() {
                     Some(Token::Str(s)) => CompValue::String(s),
-                    Some(Token::Word(w)) => literal(&w).ok_or_else(|| {
-                        invalid(
-                            self.text,
-                            format!("\"{w}\" is not a value (strings need double quotes)"),
-                        )
-                    })?,
+                    Some(Token::Word(w)) => match literal(&w) {
+                        Some(value) => value,
+                        // Entra's reference collection sends `userName sw O` and unquoted
+                        // dateTimes: the compatible profile reads a bare word as a string.
+                        None if !self.profile.is_strict() => CompValue::String(w),
+                        None => {
+                            return Err(invalid(
+                                self.text,
+                                format!(
+                                    "\"{w}\" is not a value (strings need double quotes; strict profile)"
+                                ),
+                            ));
+                        }
+                    },
                     Some(t) => {
                         return Err(invalid(
                             self.text,
@@ -344,29 +352,29 @@ fn describe(token: &Token) -> String {
 }
 
 impl Filter {
-    /// Parses a filter with the default limits.
+    /// Parses a filter with the default profile (compatible) and limits.
     pub fn parse(text: &str) -> Result<Filter, ScimError> {
-        Filter::parse_with(text, &Limits::default())
+        Filter::parse_with(text, Profile::default(), &Limits::default())
     }
 
-    /// Parses a filter, refusing texts longer than `limits.max_filter_length` bytes or nested deeper
-    /// than `limits.max_filter_depth` (400 invalidFilter).
-    pub fn parse_with(text: &str, limits: &Limits) -> Result<Filter, ScimError> {
+    /// Parses a filter under `profile` (the compatible one reads a bare word that is not
+    /// `true`/`false`/`null`/a number as a string), refusing texts longer than
+    /// `limits.max_filter_length` bytes or nested deeper than `limits.max_filter_depth`
+    /// (400 invalidFilter).
+    pub fn parse_with(text: &str, profile: Profile, limits: &Limits) -> Result<Filter, ScimError> {
         if text.len() > limits.max_filter_length {
-            return Err(ScimError::bad_request(
-                ScimType::InvalidFilter,
-                format!(
-                    "filter is {} bytes, over the limit of {}",
-                    text.len(),
-                    limits.max_filter_length
-                ),
-            ));
+            return Err(ScimError::invalid_filter(format!(
+                "filter is {} bytes, over the limit of {}",
+                text.len(),
+                limits.max_filter_length
+            )));
         }
         let mut parser = Parser {
             text,
             tokens: tokenize(text)?,
             pos: 0,
             max_depth: limits.max_filter_depth,
+            profile,
         };
         let filter = parser.or_expr(0)?;
         match parser.next() {
@@ -429,6 +437,7 @@ impl fmt::Display for Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ScimType;
 
     fn parse(text: &str) -> Filter {
         Filter::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -486,14 +495,65 @@ mod tests {
         assert_eq!(parse(&f.to_string()), f);
     }
 
+    fn strict(text: &str) -> Result<Filter, ScimError> {
+        Filter::parse_with(text, Profile::Strict, &Limits::default())
+    }
+
+    #[test]
+    fn compatible_reads_bare_words_as_strings() {
+        let f = parse("userName sw O");
+        assert_eq!(f, parse("userName sw \"O\""));
+        assert_eq!(
+            parse(
+                "name.familyName eq Employee and (emails.value co example.com or emails.value co example.org)"
+            ),
+            parse(
+                "name.familyName eq \"Employee\" and (emails.value co \"example.com\" or emails.value co \"example.org\")"
+            )
+        );
+        assert_eq!(
+            parse("meta.created gt 2015-10-10T14:38:21.8617979-07:00"),
+            parse("meta.created gt \"2015-10-10T14:38:21.8617979-07:00\"")
+        );
+        // true, false, null and numbers keep their meaning.
+        assert_eq!(
+            parse("active eq TRUE and x eq null and y eq 12"),
+            Filter::And(vec![
+                Filter::Compare(
+                    AttrPath::parse("active").unwrap(),
+                    CompareOp::Eq,
+                    CompValue::Bool(true)
+                ),
+                Filter::Compare(
+                    AttrPath::parse("x").unwrap(),
+                    CompareOp::Eq,
+                    CompValue::Null
+                ),
+                Filter::Compare(
+                    AttrPath::parse("y").unwrap(),
+                    CompareOp::Eq,
+                    CompValue::Number(12.into())
+                ),
+            ])
+        );
+        for unquoted in [
+            "userName sw O",
+            "meta.created gt 2015-10-10T14:38:21.8617979-07:00",
+        ] {
+            let err = strict(unquoted).expect_err(unquoted);
+            assert_eq!(err.scim_type, Some(ScimType::InvalidFilter), "{unquoted}");
+        }
+    }
+
     #[test]
     fn rejects_bad_filters_with_invalid_filter() {
+        let err = strict("userName eq bob").expect_err("bare word in strict");
+        assert_eq!(err.scim_type, Some(ScimType::InvalidFilter));
         for bad in [
             "",
             "userName",
             "userName eq",
             "userName xx \"a\"",
-            "userName eq bob",
             "(a pr",
             "a pr)",
             "a pr and",
@@ -515,12 +575,13 @@ mod tests {
             Filter::parse(&deep).unwrap_err().scim_type,
             Some(ScimType::InvalidFilter)
         );
-        let long = vec!["a pr"; 2000].join(" or ");
+        let long = vec!["a pr"; 10_000].join(" or ");
         assert_eq!(
             Filter::parse(&long).unwrap_err().scim_type,
             Some(ScimType::InvalidFilter)
         );
-        let ok = vec!["a pr"; 500].join(" or ");
+        let ok = vec!["value eq \"2819c223-7f76-453a-919d-413861904646\""; 1000].join(" or ");
+        assert!(ok.len() > 50_000);
         assert!(Filter::parse(&ok).is_ok());
     }
 }

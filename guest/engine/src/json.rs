@@ -14,6 +14,16 @@ pub fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
     })
 }
 
+/// [`get_ci`], mutably.
+pub fn get_mut_ci<'m>(map: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Value> {
+    if map.contains_key(key) {
+        return map.get_mut(key);
+    }
+    map.iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
 /// The actual spelling of the member of `map` whose name equals `key` case-insensitively.
 pub fn key_ci(map: &Map<String, Value>, key: &str) -> Option<String> {
     // Small maps: one pass, no hashing. An exact spelling wins over a case variant (a map may

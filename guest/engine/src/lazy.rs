@@ -145,11 +145,7 @@ fn write(
     result
         .map_err(|e| e.to_string())
         .and_then(|()| String::from_utf8(out).map_err(|e| e.to_string()))
-        .map_err(|e| ScimError {
-            status: 500,
-            scim_type: None,
-            detail: format!("could not serialize the result: {e}"),
-        })
+        .map_err(|e| ScimError::internal(format!("could not serialize the result: {e}")))
 }
 
 /// Writes `,"name":` (no comma after the opening brace).

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::error::{ScimError, ScimType};
+use crate::error::{ScimError, Site};
 use crate::json::{canonical_key, get_ci, take_ci};
 use crate::patch::{Applier, AttrTarget, Target, extension_attribute};
 use crate::path::Path;
@@ -32,19 +32,15 @@ pub(crate) fn apply(
         && let Some(attributes) = get_ci(&meta, "attributes")
     {
         let names = attributes.as_array().ok_or_else(|| {
-            ScimError::bad_request(
-                ScimType::InvalidSyntax,
-                "\"meta.attributes\" must be an array of attribute names",
-            )
+            ScimError::invalid_syntax("\"meta.attributes\" must be an array of attribute names")
         })?;
         for name in names {
             let name = name.as_str().ok_or_else(|| {
-                ScimError::bad_request(
-                    ScimType::InvalidSyntax,
-                    format!("\"meta.attributes\" must hold attribute names, not {name}"),
-                )
+                ScimError::invalid_syntax(format!(
+                    "\"meta.attributes\" must hold attribute names, not {name}"
+                ))
             })?;
-            let path = Path::parse_with(name, applier.limits)?;
+            let path = Path::parse_with(name, applier.profile, applier.limits)?;
             applier
                 .apply(
                     doc,
@@ -58,7 +54,7 @@ pub(crate) fn apply(
         }
     }
     for (key, value) in body {
-        let path = Path::parse_with(&key, applier.limits)
+        let path = Path::parse_with(&key, applier.profile, applier.limits)
             .map_err(|e| prefix(e, format!("member \"{key}\"")))?;
         match applier
             .resolve(&path)
@@ -70,10 +66,10 @@ pub(crate) fn apply(
             }
             Target::Extension(ext) => {
                 let Value::Object(members) = value else {
-                    return Err(ScimError::bad_request(
-                        ScimType::InvalidValue,
-                        format!("the value for {} must be an object", ext.id),
-                    ));
+                    return Err(ScimError::invalid_value(format!(
+                        "the value for {} must be an object",
+                        ext.id
+                    )));
                 };
                 for (name, member) in members {
                     let t = extension_attribute(ext, &name)?;
@@ -108,9 +104,9 @@ pub(crate) fn apply(
     Ok(())
 }
 
-fn prefix(mut e: ScimError, what: String) -> ScimError {
-    e.detail = format!("SCIM 1.1 partial resource, {what}: {}", e.detail);
-    e
+/// The error, found at the partial resource's member (or `meta.attributes` entry) `what`.
+fn prefix(e: ScimError, what: String) -> ScimError {
+    e.at(Site::PartialResource(what))
 }
 
 fn attr_path(urn: &str, name: &str) -> Path {
@@ -173,6 +169,8 @@ fn merge_multi(
             index(slot, v, &mut by_value, &mut by_whole);
         }
     }
+    // The slots this body appended or merged into: a primary among them wins (RFC 7643 §2.4).
+    let mut given = vec![false; slots.len()];
     for item in items {
         let delete = is_delete(&item);
         let item = match item {
@@ -203,11 +201,12 @@ fn merge_multi(
             continue;
         }
         match (live.first(), &item) {
-            (Some(&i), Value::Object(given)) if key.is_some() => {
+            (Some(&i), Value::Object(members)) if key.is_some() => {
                 if let Some(Value::Object(existing)) = &mut slots[i] {
-                    for (k, v) in given {
+                    for (k, v) in members {
                         existing.insert(k.clone(), v.clone());
                     }
+                    given[i] = true;
                 }
             }
             (Some(_), _) => {}
@@ -221,9 +220,11 @@ fn merge_multi(
                 }
                 index(slots.len(), &item, &mut by_value, &mut by_whole);
                 slots.push(Some(item));
+                given.push(true);
             }
         }
     }
+    demote_primaries(attr, &mut slots, &given);
     let merged: Vec<Value> = slots.into_iter().flatten().collect();
     let path = match t.ext {
         Some(ext) => attr_path(&ext.id, &attr.name),
@@ -242,4 +243,35 @@ fn merge_multi(
             value: Some(Value::Array(merged)),
         },
     )
+}
+
+/// When exactly one value the body gave is `primary: true`, the others stop being primary, as
+/// after a PatchOp add; two given primaries are left for the replace to refuse (invalidValue).
+fn demote_primaries(attr: &Attribute, slots: &mut [Option<Value>], given: &[bool]) {
+    let is_primary = |v: &Option<Value>| {
+        v.as_ref()
+            .and_then(Value::as_object)
+            .and_then(|m| m.get("primary"))
+            == Some(&Value::Bool(true))
+    };
+    if attr.sub("primary").is_none() {
+        return;
+    }
+    let mut winners = slots
+        .iter()
+        .zip(given)
+        .enumerate()
+        .filter(|(_, (v, given))| **given && is_primary(v))
+        .map(|(i, _)| i);
+    let (Some(winner), None) = (winners.next(), winners.next()) else {
+        return;
+    };
+    for (i, slot) in slots.iter_mut().enumerate() {
+        if i != winner
+            && is_primary(slot)
+            && let Some(Value::Object(m)) = slot
+        {
+            m.insert("primary".into(), Value::Bool(false));
+        }
+    }
 }

@@ -32,8 +32,10 @@
 //! Every failure is a [`ScimError`] carrying the HTTP status, the RFC 7644 §3.12 `scimType` and a
 //! detail naming the operation and path at fault. The rules are listed in `docs/semantics.md`.
 
+mod build;
 pub mod config;
 pub mod datetime;
+mod element_filter;
 pub mod error;
 pub mod eval;
 pub mod filter;
@@ -43,12 +45,16 @@ mod legacy;
 pub mod limits;
 mod patch;
 pub mod path;
+pub mod profile;
+mod readable;
 pub mod request;
 pub mod schema;
 pub mod values;
+mod write_only;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+pub use build::BuiltResource;
 pub use config::{Config, Profile};
 pub use error::{ScimError, ScimType};
 pub use filter::{CompValue, CompareOp, Filter};
@@ -56,6 +62,7 @@ pub use limits::Limits;
 pub use path::{AttrPath, Path};
 pub use request::{OpKind, Operation, PatchBody};
 pub use schema::Registry;
+pub use write_only::WriteOnly;
 
 /// A configured PATCH engine: schemas, profile and limits. Cheap to share; `apply` and `matches`
 /// are pure functions of their arguments.
@@ -73,22 +80,14 @@ impl Default for Engine {
     }
 }
 
-fn too_large(what: &str, len: usize, limit: usize) -> ScimError {
-    ScimError {
-        status: 413,
-        scim_type: None,
-        detail: format!("the {what} is {len} bytes, over the limit of {limit}"),
-    }
-}
-
 fn parse_json(text: &str, what: &str) -> Result<Value, ScimError> {
     serde_json::from_str(text).map_err(|e| {
-        let kind = if what == "patch" {
-            ScimType::InvalidSyntax
+        let detail = format!("the {what} is not valid JSON: {e}");
+        if what == "patch" {
+            ScimError::invalid_syntax(detail)
         } else {
-            ScimType::InvalidValue
-        };
-        ScimError::bad_request(kind, format!("the {what} is not valid JSON: {e}"))
+            ScimError::invalid_value(detail)
+        }
     })
 }
 
@@ -112,10 +111,9 @@ impl Engine {
         let depth = limits::json_depth(value);
         let limit = self.config.limits.max_json_depth;
         if depth > limit {
-            return Err(ScimError::bad_request(
-                ScimType::InvalidValue,
-                format!("the {what} nests {depth} levels deep, over the limit of {limit}"),
-            ));
+            return Err(ScimError::invalid_value(format!(
+                "the {what} nests {depth} levels deep, over the limit of {limit}"
+            )));
         }
         Ok(())
     }
@@ -131,8 +129,7 @@ impl Engine {
         self.check_depth(&patch, "patch")?;
         self.check_depth(&resource, "resource")?;
         let Value::Object(mut doc) = resource else {
-            return Err(ScimError::bad_request(
-                ScimType::InvalidValue,
+            return Err(ScimError::invalid_value(
                 "the resource must be a JSON object",
             ));
         };
@@ -176,10 +173,14 @@ impl Engine {
     pub fn apply_json(&self, resource: &str, patch: &str) -> Result<String, ScimError> {
         let limits = &self.config.limits;
         if patch.len() > limits.max_patch_bytes {
-            return Err(too_large("patch", patch.len(), limits.max_patch_bytes));
+            return Err(ScimError::too_large(
+                "patch",
+                patch.len(),
+                limits.max_patch_bytes,
+            ));
         }
         if resource.len() > limits.max_resource_bytes {
-            return Err(too_large(
+            return Err(ScimError::too_large(
                 "resource",
                 resource.len(),
                 limits.max_resource_bytes,
@@ -192,24 +193,75 @@ impl Engine {
             parse_json(resource, "resource")?,
             parse_json(patch, "patch")?,
         )?;
-        serde_json::to_string(&patched).map_err(|e| ScimError {
-            status: 500,
-            scim_type: None,
-            detail: format!("could not serialize the result: {e}"),
-        })
+        serde_json::to_string(&patched)
+            .map_err(|e| ScimError::internal(format!("could not serialize the result: {e}")))
+    }
+
+    /// Builds a `resource_type` resource (`User`, `Group`) from a POST or PUT body on top of
+    /// `skeleton` (the service's `id`, `meta`, ...): names resolved to the schema's spelling,
+    /// values checked as a path-less PATCH `add` checks them, extension URNs kept in step with
+    /// `schemas` (which must list the core schema), readOnly attributes ignored (RFC 7644 §3.3).
+    /// Unknown attributes are dropped and listed in [`BuiltResource::dropped`] (compatible
+    /// profile) or refused with 400 invalidPath (strict). Never-returned attributes such as
+    /// `password` stay in the result: take them out with [`Engine::take_write_only`].
+    pub fn build_resource(
+        &self,
+        resource_type: &str,
+        body: Value,
+        skeleton: Map<String, Value>,
+    ) -> Result<BuiltResource, ScimError> {
+        self.check_depth(&body, "body")?;
+        let applier = patch::Applier::new(
+            self.config.registry.schemas_of_type(resource_type)?,
+            self.config.profile,
+            &self.config.limits,
+        );
+        build::build(&applier, body, skeleton)
+    }
+
+    /// Takes every attribute whose schema says `returned: "never"` (`password`, and any such
+    /// extension attribute or sub-attribute) out of `resource`, however it was spelled, and
+    /// returns them with their canonical paths. Call it after [`Engine::build_resource`] and
+    /// after every PATCH, before storing or returning the resource.
+    pub fn take_write_only(&self, resource: &mut Map<String, Value>) -> Vec<WriteOnly> {
+        let Ok(schemas) = self.config.registry.resource_schemas(resource) else {
+            return Vec::new();
+        };
+        let applier = patch::Applier::new(schemas, self.config.profile, &self.config.limits);
+        write_only::take(&applier, resource)
+    }
+
+    /// 400 invalidFilter when a list filter names an attribute that is never returned
+    /// (`filter=password eq "guess"` would reveal the password) in any of `resource_types`
+    /// (`["User"]`, `["User", "Group"]` for a search across both); 400 invalidValue for a
+    /// resource type the engine does not know.
+    pub fn check_filter_readable(
+        &self,
+        filter: &Filter,
+        resource_types: &[&str],
+    ) -> Result<(), ScimError> {
+        for name in resource_types {
+            readable::check_filter(filter, self.config.registry.schemas_of_type(name)?)?;
+        }
+        Ok(())
     }
 
     /// True when `resource` matches the SCIM filter `filter` (RFC 7644 §3.4.2.2).
     pub fn matches(&self, resource: &Value, filter: &str) -> Result<bool, ScimError> {
-        let filter = Filter::parse_with(filter, &self.config.limits)?;
+        let filter = self.parse_filter(filter)?;
         self.matches_parsed(resource, &filter)
+    }
+
+    /// Parses a filter (RFC 7644 §3.4.2.2) under this engine's profile and limits: what list
+    /// queries use before [`Engine::matches_parsed`].
+    pub fn parse_filter(&self, text: &str) -> Result<Filter, ScimError> {
+        Filter::parse_with(text, self.config.profile, &self.config.limits)
     }
 
     /// [`Engine::matches`] with a filter parsed once (for list queries over many resources).
     pub fn matches_parsed(&self, resource: &Value, filter: &Filter) -> Result<bool, ScimError> {
         let Value::Object(doc) = resource else {
-            return Err(ScimError::bad_request(
-                ScimType::InvalidValue,
+            return Err(ScimError::invalid_value(
                 "the resource must be a JSON object",
             ));
         };
@@ -220,7 +272,7 @@ impl Engine {
     /// [`Engine::matches`] on JSON text.
     pub fn matches_json(&self, resource: &str, filter: &str) -> Result<bool, ScimError> {
         if resource.len() > self.config.limits.max_resource_bytes {
-            return Err(too_large(
+            return Err(ScimError::too_large(
                 "resource",
                 resource.len(),
                 self.config.limits.max_resource_bytes,

@@ -8,7 +8,8 @@ pub struct Limits {
     pub max_operations: usize,
     /// Nesting depth of the patch and resource JSON (400 invalidValue past it; at most 120).
     pub max_json_depth: usize,
-    /// Bytes in one filter (400 invalidFilter past it).
+    /// Bytes in one filter (400 invalidFilter past it). The default, 65,536, admits a remove of
+    /// 1,000 members by `value eq` clauses joined with `or`.
     pub max_filter_length: usize,
     /// Parenthesis / `not` / `[...]` nesting in one filter (400 invalidFilter past it).
     pub max_filter_depth: usize,
@@ -29,7 +30,7 @@ impl Default for Limits {
         Limits {
             max_operations: 10_000,
             max_json_depth: 64,
-            max_filter_length: 4096,
+            max_filter_length: 65_536,
             max_filter_depth: 32,
             max_values_per_attribute: 1_000_000,
             max_patch_bytes: 16 << 20,

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use crate::error::{ScimError, ScimType};
-use crate::eval::{Scope, evaluate};
+use crate::element_filter::ElementFilter;
+use crate::error::ScimError;
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::json::{
     canonical_key, canonical_key_after, get_ci, is_unassigned, key_ci, set_canonical, take_ci,
@@ -14,13 +14,10 @@ use crate::json::{
 };
 use crate::limits::Limits;
 use crate::path::Path;
+use crate::profile::Profile;
 use crate::request::{OpKind, Operation};
 use crate::schema::{Attribute, Mutability, ResourceSchemas, Schema};
-use crate::{Profile, values};
-
-fn err(kind: ScimType, detail: impl Into<String>) -> ScimError {
-    ScimError::bad_request(kind, detail)
-}
+use crate::{readable, values};
 
 /// What a path resolves to.
 pub(crate) enum Target<'s> {
@@ -46,10 +43,7 @@ pub(crate) fn extension_attribute<'s>(
     name: &str,
 ) -> Result<AttrTarget<'s>, ScimError> {
     let attr = ext.attribute(name).ok_or_else(|| {
-        err(
-            ScimType::InvalidPath,
-            format!("\"{name}\" is not an attribute of {}", ext.id),
-        )
+        ScimError::invalid_path(format!("\"{name}\" is not an attribute of {}", ext.id))
     })?;
     Ok(AttrTarget {
         ext: Some(ext),
@@ -156,30 +150,24 @@ fn check_sub_write(
     let changed = !opt_equal(was, now, sub);
     match sub.mutability {
         Mutability::ReadOnly if changed => {
-            return Err(err(
-                ScimType::Mutability,
-                format!("\"{}.{}\" is readOnly", parent.name, sub.name),
-            ));
+            return Err(ScimError::mutability(format!(
+                "\"{}.{}\" is readOnly",
+                parent.name, sub.name
+            )));
         }
         Mutability::Immutable if changed && was.is_some() => {
-            return Err(err(
-                ScimType::Mutability,
-                format!(
-                    "\"{}.{}\" is immutable and already has a value",
-                    parent.name, sub.name
-                ),
-            ));
+            return Err(ScimError::mutability(format!(
+                "\"{}.{}\" is immutable and already has a value",
+                parent.name, sub.name
+            )));
         }
         _ => {}
     }
     if sub.required && was.is_some() && now.is_none() {
-        return Err(err(
-            ScimType::Mutability,
-            format!(
-                "\"{}.{}\" is required and cannot be removed",
-                parent.name, sub.name
-            ),
-        ));
+        return Err(ScimError::mutability(format!(
+            "\"{}.{}\" is required and cannot be removed",
+            parent.name, sub.name
+        )));
     }
     Ok(())
 }
@@ -223,13 +211,10 @@ fn fix_primary(attr: &Attribute, items: &mut [Value], touched: &[usize]) -> Resu
             }
             Ok(())
         }
-        _ => Err(err(
-            ScimType::InvalidValue,
-            format!(
-                "only one value of \"{}\" may have \"primary\": true",
-                attr.name
-            ),
-        )),
+        _ => Err(ScimError::invalid_value(format!(
+            "only one value of \"{}\" may have \"primary\": true",
+            attr.name
+        ))),
     }
 }
 
@@ -327,13 +312,10 @@ impl<'e> Applier<'e> {
                 .extension(urn)
                 .map(Target::Extension)
                 .ok_or_else(|| {
-                    err(
-                        ScimType::InvalidPath,
-                        format!(
-                            "unknown schema \"{urn}\" for a {}",
-                            schemas.resource_type.name
-                        ),
-                    )
+                    ScimError::invalid_path(format!(
+                        "unknown schema \"{urn}\" for a {}",
+                        schemas.resource_type.name
+                    ))
                 });
         };
         let (ext, attr) = match &path.schema {
@@ -352,18 +334,14 @@ impl<'e> Applier<'e> {
                 } else if let Some(ext) = schemas.extension(urn) {
                     (Some(ext), ext.attribute(name))
                 } else {
-                    return Err(err(
-                        ScimType::InvalidPath,
-                        format!(
-                            "unknown schema \"{urn}\" for a {}",
-                            schemas.resource_type.name
-                        ),
-                    ));
+                    return Err(ScimError::invalid_path(format!(
+                        "unknown schema \"{urn}\" for a {}",
+                        schemas.resource_type.name
+                    )));
                 }
             }
             None if name.eq_ignore_ascii_case("schemas") => {
-                return Err(err(
-                    ScimType::Mutability,
+                return Err(ScimError::mutability(
                     "\"schemas\" is maintained by the service provider: it follows the attributes set",
                 ));
             }
@@ -371,37 +349,31 @@ impl<'e> Applier<'e> {
         };
         let attr = attr.ok_or_else(|| {
             let owner = ext.map_or_else(|| schemas.resource_type.name.clone(), |e| e.id.clone());
-            err(
-                ScimType::InvalidPath,
-                format!("\"{name}\" is not an attribute of {owner}"),
-            )
+            ScimError::invalid_path(format!("\"{name}\" is not an attribute of {owner}"))
         })?;
         let sub = match &path.sub {
             None => None,
             Some(sub_name) if attr.is_complex() => Some(attr.sub(sub_name).ok_or_else(|| {
-                err(
-                    ScimType::InvalidPath,
-                    format!("\"{}\" has no sub-attribute \"{sub_name}\"", attr.name),
-                )
+                ScimError::invalid_path(format!(
+                    "\"{}\" has no sub-attribute \"{sub_name}\"",
+                    attr.name
+                ))
             })?),
             Some(sub_name) => {
-                return Err(err(
-                    ScimType::InvalidPath,
-                    format!(
-                        "\"{}\" is not complex, so it has no \"{sub_name}\"",
-                        attr.name
-                    ),
-                ));
+                return Err(ScimError::invalid_path(format!(
+                    "\"{}\" is not complex, so it has no \"{sub_name}\"",
+                    attr.name
+                )));
             }
         };
-        if path.filter.is_some() && !attr.multi_valued {
-            return Err(err(
-                ScimType::InvalidPath,
-                format!(
+        if let Some(filter) = &path.filter {
+            if !attr.multi_valued {
+                return Err(ScimError::invalid_path(format!(
                     "\"{}\" is single-valued, so it cannot take a [filter]",
                     attr.name
-                ),
-            ));
+                )));
+            }
+            readable::check_value_filter(filter, attr)?;
         }
         Ok(Target::Attr(AttrTarget { ext, attr, sub }))
     }
@@ -500,7 +472,7 @@ impl<'e> Applier<'e> {
     }
 
     /// A path-less add/replace: each member of the object is a target of its own.
-    fn write_members(
+    pub(crate) fn write_members(
         &self,
         doc: &mut Map<String, Value>,
         kind: OpKind,
@@ -510,12 +482,9 @@ impl<'e> Applier<'e> {
             Value::Object(members) => members,
             Value::Null if kind == OpKind::Add => return Ok(()),
             other => {
-                return Err(err(
-                    ScimType::InvalidValue,
-                    format!(
-                        "without a path, \"value\" must be an object of attributes, not {other}"
-                    ),
-                ));
+                return Err(ScimError::invalid_value(format!(
+                    "without a path, \"value\" must be an object of attributes, not {other}"
+                )));
             }
         };
         for (key, member) in members {
@@ -523,23 +492,20 @@ impl<'e> Applier<'e> {
                 self.check_schemas_member(&member)?;
                 continue;
             }
-            let path = Path::parse_with(&key, self.limits).map_err(|e| {
-                err(
-                    ScimType::InvalidPath,
-                    format!("\"{key}\" is not an attribute name or path ({})", e.detail),
-                )
+            let path = Path::parse_with(&key, self.profile, self.limits).map_err(|e| {
+                ScimError::invalid_path(format!(
+                    "\"{key}\" is not an attribute name or path ({})",
+                    e.detail
+                ))
             })?;
             let target = self.resolve(&path)?;
             let plain = path.filter.is_none()
                 && path.sub.is_none()
                 && (path.schema.is_none() || !matches!(target, Target::Attr(_)));
             if !plain && self.strict() {
-                return Err(err(
-                    ScimType::InvalidPath,
-                    format!(
-                        "\"{key}\" is a path; in a path-less operation the keys must be attribute names or schema URNs (strict profile)"
-                    ),
-                ));
+                return Err(ScimError::invalid_path(format!(
+                    "\"{key}\" is a path; in a path-less operation the keys must be attribute names or schema URNs (strict profile)"
+                )));
             }
             match target {
                 Target::Resource => self.write_members(doc, kind, member)?,
@@ -554,23 +520,17 @@ impl<'e> Applier<'e> {
 
     fn check_schemas_member(&self, value: &Value) -> Result<(), ScimError> {
         let urns = value.as_array().ok_or_else(|| {
-            err(
-                ScimType::InvalidValue,
-                "\"schemas\" must be an array of schema URNs",
-            )
+            ScimError::invalid_value("\"schemas\" must be an array of schema URNs")
         })?;
         for urn in urns {
             let known = urn
                 .as_str()
                 .is_some_and(|u| self.schemas.is_core(u) || self.schemas.extension(u).is_some());
             if !known {
-                return Err(err(
-                    ScimType::InvalidValue,
-                    format!(
-                        "{urn} is not a schema of a {}",
-                        self.schemas.resource_type.name
-                    ),
-                ));
+                return Err(ScimError::invalid_value(format!(
+                    "{urn} is not a schema of a {}",
+                    self.schemas.resource_type.name
+                )));
             }
         }
         Ok(())
@@ -588,10 +548,10 @@ impl<'e> Applier<'e> {
             Value::Null if kind == OpKind::Add => return Ok(()),
             Value::Null => return self.remove_extension(doc, ext),
             other => {
-                return Err(err(
-                    ScimType::InvalidValue,
-                    format!("the value for {} must be an object, not {other}", ext.id),
-                ));
+                return Err(ScimError::invalid_value(format!(
+                    "the value for {} must be an object, not {other}",
+                    ext.id
+                )));
             }
         };
         for (key, member) in members {
@@ -616,10 +576,10 @@ impl<'e> Applier<'e> {
             .extensions()
             .any(|(s, required)| required && s.id == ext.id);
         if required && get_ci(doc, &ext.id).is_some() {
-            return Err(err(
-                ScimType::Mutability,
-                format!("the extension {} is required", ext.id),
-            ));
+            return Err(ScimError::mutability(format!(
+                "the extension {} is required",
+                ext.id
+            )));
         }
         if let Some(key) = key_ci(doc, &ext.id) {
             doc.insert(key, Value::Object(Map::new()));
@@ -656,40 +616,34 @@ impl<'e> Applier<'e> {
         let changed = !opt_equal(was, now, attr);
         match attr.mutability {
             Mutability::ReadOnly if changed => {
-                return Err(err(
-                    ScimType::Mutability,
-                    format!(
-                        "\"{}\" is readOnly: the service provider sets it",
-                        attr.name
-                    ),
-                ));
+                return Err(ScimError::mutability(format!(
+                    "\"{}\" is readOnly: the service provider sets it",
+                    attr.name
+                )));
             }
             Mutability::Immutable if changed && was.is_some() => {
-                return Err(err(
-                    ScimType::Mutability,
-                    format!("\"{}\" is immutable and already has a value", attr.name),
-                ));
+                return Err(ScimError::mutability(format!(
+                    "\"{}\" is immutable and already has a value",
+                    attr.name
+                )));
             }
             _ => {}
         }
         if attr.required && was.is_some() && now.is_none() {
-            return Err(err(
-                ScimType::Mutability,
-                format!("\"{}\" is required and cannot be removed", attr.name),
-            ));
+            return Err(ScimError::mutability(format!(
+                "\"{}\" is required and cannot be removed",
+                attr.name
+            )));
         }
         Ok(())
     }
 
     fn check_size(&self, attr: &Attribute, len: usize) -> Result<(), ScimError> {
         if len > self.limits.max_values_per_attribute {
-            return Err(err(
-                ScimType::TooMany,
-                format!(
-                    "\"{}\" would have {len} values, over the limit of {}",
-                    attr.name, self.limits.max_values_per_attribute
-                ),
-            ));
+            return Err(ScimError::too_many(format!(
+                "\"{}\" would have {len} values, over the limit of {}",
+                attr.name, self.limits.max_values_per_attribute
+            )));
         }
         Ok(())
     }
@@ -832,9 +786,10 @@ impl<'e> Applier<'e> {
         filter: &Filter,
         items: &[Value],
     ) -> Result<Vec<usize>, ScimError> {
+        let filter = ElementFilter::new(filter, attr);
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            if evaluate(filter, Scope::Element(item, attr))? {
+            if filter.matches(item)? {
                 out.push(i);
             }
         }
@@ -842,10 +797,7 @@ impl<'e> Applier<'e> {
     }
 
     fn no_target(attr: &Attribute, filter: &Filter) -> ScimError {
-        err(
-            ScimType::NoTarget,
-            format!("no value of \"{}\" matches [{filter}]", attr.name),
-        )
+        ScimError::no_target(format!("no value of \"{}\" matches [{filter}]", attr.name))
     }
 
     fn write_filtered(
@@ -925,21 +877,18 @@ impl<'e> Applier<'e> {
         value: Option<Value>,
     ) -> Result<(), ScimError> {
         let Some(path) = path else {
-            return Err(err(
-                ScimType::NoTarget,
+            return Err(ScimError::no_target(
                 "remove needs a \"path\" naming what to remove",
             ));
         };
         let value = value.filter(|v| !v.is_null());
         if value.is_some() && self.strict() {
-            return Err(err(
-                ScimType::InvalidSyntax,
+            return Err(ScimError::invalid_syntax(
                 "remove takes no \"value\" (strict profile); select values with a filter such as members[value eq \"...\"]",
             ));
         }
         match self.resolve(path)? {
-            Target::Resource => Err(err(
-                ScimType::NoTarget,
+            Target::Resource => Err(ScimError::no_target(
                 "remove cannot target the resource itself",
             )),
             Target::Extension(ext) => self.remove_extension(doc, ext),

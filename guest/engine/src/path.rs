@@ -1,9 +1,10 @@
 //! PATCH paths (RFC 7644 §3.5.2 `PATH`) and attribute paths (§3.10), with printing that round-trips.
 use std::fmt;
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimError;
 use crate::filter::Filter;
 use crate::limits::Limits;
+use crate::profile::Profile;
 
 /// True for an RFC 7643 §2.1 attribute name (`ALPHA *(nameChar)`), or `$ref`.
 pub fn is_attr_name(s: &str) -> bool {
@@ -81,11 +82,9 @@ pub struct Path {
     pub sub: Option<String>,
 }
 
+/// 400 invalidPath naming the path text and what is wrong with it.
 fn invalid_path(text: &str, why: &str) -> ScimError {
-    ScimError::bad_request(
-        ScimType::InvalidPath,
-        format!("invalid path \"{text}\": {why}"),
-    )
+    ScimError::invalid_path(format!("invalid path \"{text}\": {why}"))
 }
 
 /// Byte index of the `]` closing the `[` at `open`, skipping quoted strings (with escapes).
@@ -118,13 +117,14 @@ fn closing_bracket(text: &str, open: usize) -> Option<usize> {
 }
 
 impl Path {
-    /// Parses a PATCH path with the default limits.
+    /// Parses a PATCH path with the default profile (compatible) and limits.
     pub fn parse(text: &str) -> Result<Path, ScimError> {
-        Path::parse_with(text, &Limits::default())
+        Path::parse_with(text, Profile::default(), &Limits::default())
     }
 
-    /// Parses a PATCH path; filter limits apply to the part inside `[...]`.
-    pub fn parse_with(text: &str, limits: &Limits) -> Result<Path, ScimError> {
+    /// Parses a PATCH path; the part inside `[...]` is a filter read under `profile` and
+    /// `limits` (see [`Filter::parse_with`]).
+    pub fn parse_with(text: &str, profile: Profile, limits: &Limits) -> Result<Path, ScimError> {
         let text = text.trim();
         if text.is_empty() {
             return Err(invalid_path(text, "the path is empty"));
@@ -175,14 +175,11 @@ impl Path {
         }
         let close =
             closing_bracket(text, open).ok_or_else(|| invalid_path(text, "unclosed '['"))?;
-        let filter = Filter::parse_with(&text[open + 1..close], limits)?;
+        let filter = Filter::parse_with(&text[open + 1..close], profile, limits)?;
         if filter.has_value_path() {
-            return Err(ScimError::bad_request(
-                ScimType::InvalidFilter,
-                format!(
-                    "invalid path \"{text}\": a value filter cannot contain another value filter"
-                ),
-            ));
+            return Err(ScimError::invalid_filter(format!(
+                "invalid path \"{text}\": a value filter cannot contain another value filter"
+            )));
         }
         let sub = match &text[close + 1..] {
             "" => None,
@@ -221,6 +218,7 @@ impl fmt::Display for Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ScimType;
 
     fn roundtrip(text: &str) -> Path {
         let p = Path::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));

@@ -3,11 +3,11 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::Profile;
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimError;
 use crate::json::get_ci;
 use crate::limits::Limits;
 use crate::path::Path;
+use crate::profile::Profile;
 
 /// The PatchOp message schema URN.
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -53,10 +53,6 @@ pub enum PatchBody {
     PartialResource(Map<String, Value>),
 }
 
-fn syntax(detail: impl Into<String>) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidSyntax, detail)
-}
-
 fn lists_patch_op(body: &Map<String, Value>) -> bool {
     get_ci(body, "schemas")
         .and_then(Value::as_array)
@@ -69,13 +65,15 @@ fn lists_patch_op(body: &Map<String, Value>) -> bool {
 /// Parses a PATCH body under `profile` and `limits`.
 pub fn parse(body: Value, profile: Profile, limits: &Limits) -> Result<PatchBody, ScimError> {
     let Value::Object(mut body) = body else {
-        return Err(syntax("the PATCH body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the PATCH body must be a JSON object",
+        ));
     };
     let has_operations = get_ci(&body, "Operations").is_some();
     if !lists_patch_op(&body) {
         match profile {
             Profile::Strict => {
-                return Err(syntax(format!(
+                return Err(ScimError::invalid_syntax(format!(
                     "the PATCH body's \"schemas\" must contain \"{PATCH_OP}\""
                 )));
             }
@@ -84,27 +82,26 @@ pub fn parse(body: Value, profile: Profile, limits: &Limits) -> Result<PatchBody
         }
     }
     let operations = crate::json::take_ci(&mut body, "Operations")
-        .ok_or_else(|| syntax("a PatchOp body needs an \"Operations\" array"))?;
+        .ok_or_else(|| ScimError::invalid_syntax("a PatchOp body needs an \"Operations\" array"))?;
     let Value::Array(operations) = operations else {
-        return Err(syntax("\"Operations\" must be an array"));
+        return Err(ScimError::invalid_syntax("\"Operations\" must be an array"));
     };
     if operations.is_empty() {
-        return Err(syntax("\"Operations\" must contain at least one operation"));
+        return Err(ScimError::invalid_syntax(
+            "\"Operations\" must contain at least one operation",
+        ));
     }
     if operations.len() > limits.max_operations {
-        return Err(ScimError::bad_request(
-            ScimType::TooMany,
-            format!(
-                "{} operations exceed the limit of {} per request",
-                operations.len(),
-                limits.max_operations
-            ),
-        ));
+        return Err(ScimError::too_many(format!(
+            "{} operations exceed the limit of {} per request",
+            operations.len(),
+            limits.max_operations
+        )));
     }
     operations
         .into_iter()
         .enumerate()
-        .map(|(index, op)| operation(op, limits).map_err(|e| e.in_operation(index, None)))
+        .map(|(index, op)| operation(op, profile, limits).map_err(|e| e.in_operation(index, None)))
         .collect::<Result<Vec<_>, _>>()
         .map(PatchBody::Operations)
 }
@@ -129,9 +126,11 @@ fn op_members(op: Map<String, Value>) -> [Option<Value>; 3] {
     [a.or(x), b.or(y), c.or(z)]
 }
 
-fn operation(op: Value, limits: &Limits) -> Result<Operation, ScimError> {
+fn operation(op: Value, profile: Profile, limits: &Limits) -> Result<Operation, ScimError> {
     let Value::Object(op) = op else {
-        return Err(syntax("an operation must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "an operation must be a JSON object",
+        ));
     };
     let [op, path, value] = op_members(op);
     let kind = match op {
@@ -140,21 +139,31 @@ fn operation(op: Value, limits: &Limits) -> Result<Operation, ScimError> {
             "remove" => OpKind::Remove,
             "replace" => OpKind::Replace,
             _ => {
-                return Err(syntax(format!(
+                return Err(ScimError::invalid_syntax(format!(
                     "unknown op \"{name}\" (expected add, remove or replace)"
                 )));
             }
         },
-        Some(other) => return Err(syntax(format!("\"op\" must be a string, not {other}"))),
-        None => return Err(syntax("the operation has no \"op\"")),
+        Some(other) => {
+            return Err(ScimError::invalid_syntax(format!(
+                "\"op\" must be a string, not {other}"
+            )));
+        }
+        None => return Err(ScimError::invalid_syntax("the operation has no \"op\"")),
     };
     let path = match path {
         None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(Path::parse_with(&text, limits)?),
-        Some(other) => return Err(syntax(format!("\"path\" must be a string, not {other}"))),
+        Some(Value::String(text)) => Some(Path::parse_with(&text, profile, limits)?),
+        Some(other) => {
+            return Err(ScimError::invalid_syntax(format!(
+                "\"path\" must be a string, not {other}"
+            )));
+        }
     };
     if kind != OpKind::Remove && value.is_none() {
-        return Err(syntax(format!("\"{kind}\" needs a \"value\"")));
+        return Err(ScimError::invalid_syntax(format!(
+            "\"{kind}\" needs a \"value\""
+        )));
     }
     Ok(Operation {
         op: kind,

@@ -2,13 +2,9 @@
 //! types, canonical sub-attribute names, and the compatible profile's lenient forms.
 use serde_json::{Map, Value};
 
-use crate::Profile;
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimError;
+use crate::profile::Profile;
 use crate::schema::{AttrType, Attribute};
-
-fn invalid(detail: String) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidValue, detail)
-}
 
 fn kind(value: &Value) -> &'static str {
     match value {
@@ -52,7 +48,7 @@ pub fn simple(attr: &Attribute, value: Value, profile: Profile) -> Result<Value,
         AttrType::Complex => "an object",
         _ => "a string",
     };
-    Err(invalid(format!(
+    Err(ScimError::invalid_value(format!(
         "\"{}\" must be {expected}, not {}",
         attr.name,
         kind(&value)
@@ -77,7 +73,7 @@ pub fn complex(
             map
         }
         other => {
-            return Err(invalid(format!(
+            return Err(ScimError::invalid_value(format!(
                 "\"{}\" is complex: its value must be an object, not {}",
                 attr.name,
                 kind(&other)
@@ -95,14 +91,14 @@ pub fn complex(
                 .iter()
                 .map(|s| s.name.as_str())
                 .collect();
-            return Err(invalid(format!(
+            return Err(ScimError::invalid_value(format!(
                 "\"{}\" has no sub-attribute \"{key}\" (it has: {})",
                 attr.name,
                 known.join(", ")
             )));
         };
         if out.contains_key(&sub.name) {
-            return Err(invalid(format!(
+            return Err(ScimError::invalid_value(format!(
                 "\"{}.{}\" is given twice (names are case-insensitive)",
                 attr.name, sub.name
             )));
@@ -143,7 +139,7 @@ pub fn elements(attr: &Attribute, value: Value, profile: Profile) -> Result<Vec<
         Value::Null => Vec::new(),
         single if profile == Profile::Compatible => vec![single],
         other => {
-            return Err(invalid(format!(
+            return Err(ScimError::invalid_value(format!(
                 "\"{}\" is multi-valued: its value must be an array, not {}",
                 attr.name,
                 kind(&other)

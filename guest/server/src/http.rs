@@ -102,9 +102,5 @@ impl Response {
 
 /// A SCIM error with any status and no scimType.
 pub fn error(status: u16, detail: impl Into<String>) -> ScimError {
-    ScimError {
-        status,
-        scim_type: None,
-        detail: detail.into(),
-    }
+    ScimError::new(status, None, detail)
 }

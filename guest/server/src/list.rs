@@ -55,7 +55,7 @@ impl ListQuery {
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<ListQuery, ScimError> {
         let filter = match get("filter").filter(|f| !f.trim().is_empty()) {
-            Some(text) => Some(Filter::parse_with(&text, &engine.config().limits)?),
+            Some(text) => Some(engine.parse_filter(&text)?),
             None => None,
         };
         let start_index = number(get("startIndex").as_deref(), "startIndex")?

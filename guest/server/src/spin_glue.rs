@@ -3,12 +3,14 @@
 //! compare-and-swap and increment through `wasi:keyvalue/atomics`, batches through
 //! `wasi:keyvalue/batch`, all on the same store.
 //!
-//! The bearer token is checked on the request's head, before its body is read; a refused or
-//! oversized request's body is then read and discarded (up to [`DRAIN_LIMIT`]) so that a client
-//! that sends its whole body before reading (Python's urllib does) still gets the answer instead
-//! of a broken pipe.
+//! The bearer token is checked on the request's head, before any of its body is read (a refused
+//! request is answered at once). An authenticated request's body is read up to
+//! `MAX_BODY_BYTES`; past that, the rest is read and discarded (up to [`DRAIN_LIMIT`] bytes or
+//! [`DRAIN_TIME`]) before the 413 goes out, so that a client that sends its whole body before
+//! reading (Python's urllib does) gets the 413 instead of a broken pipe.
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -31,8 +33,14 @@ mod bindings {
 
 use bindings::wasi::keyvalue::{atomics, batch, store as wasi_store};
 
-/// How much of a refused request's body is read (and discarded) before answering.
+/// How much of an oversized body is read (and discarded) before the 413.
 const DRAIN_LIMIT: usize = 16 << 20;
+/// How long reading and discarding an oversized body may take.
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// Whether `wasi:keyvalue/batch` reads work on this store (cleared after the first failure:
+/// an instance's store is the same for every request it serves).
+static BATCH_READS: AtomicBool = AtomicBool::new(true);
 
 /// The engine of each profile: immutable configuration, shared by the requests an instance
 /// serves.
@@ -71,15 +79,29 @@ impl Kv for SpinKv {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        // Spin's SQLite backend leaves absent keys out; Redis answers each with an option.
-        let found: HashMap<String, Option<Vec<u8>>> = batch::get_many(&self.bucket, keys)
-            .map_err(kv_error)?
+        if BATCH_READS.load(Ordering::Relaxed) {
+            match batch::get_many(&self.bucket, keys) {
+                // Spin's SQLite backend leaves absent keys out; others answer each with an option.
+                Ok(found) => {
+                    let found: HashMap<String, Option<Vec<u8>>> = found.into_iter().collect();
+                    return Ok(keys
+                        .iter()
+                        .map(|k| found.get(k).cloned().flatten())
+                        .collect());
+                }
+                Err(e) => {
+                    // Spin's Redis backend sends `get-many` as `KEYS k1 k2 …`, which Redis
+                    // refuses: read the keys one by one (concurrently) from then on.
+                    eprintln!("scim-spin: batch reads failed ({e:?}); reading keys one by one");
+                    BATCH_READS.store(false, Ordering::Relaxed);
+                }
+            }
+        }
+        futures::future::join_all(keys.iter().map(|k| self.store.get(k)))
+            .await
             .into_iter()
-            .collect();
-        Ok(keys
-            .iter()
-            .map(|k| found.get(k).cloned().flatten())
-            .collect())
+            .map(|r| r.map_err(kv_error))
+            .collect()
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.store.set(key, value).await.map_err(kv_error)
@@ -176,15 +198,16 @@ async fn read_body(req: Request) -> Result<Vec<u8>, BodyError> {
     Ok(body)
 }
 
-/// Reads and discards the rest of a body, up to `DRAIN_LIMIT` bytes in all.
+/// Reads and discards the rest of a body, up to `DRAIN_LIMIT` bytes in all or `DRAIN_TIME`.
 async fn drain<S, B, E>(chunks: &mut S, mut read: usize)
 where
     S: futures::Stream<Item = Result<B, E>> + Unpin,
     B: AsRef<[u8]>,
 {
+    let mut deadline = Box::pin(spin_sdk::time::sleep(DRAIN_TIME));
     while read < DRAIN_LIMIT {
-        match chunks.next().await {
-            Some(Ok(chunk)) => read += chunk.as_ref().len(),
+        match futures::future::select(chunks.next(), &mut deadline).await {
+            futures::future::Either::Left((Some(Ok(chunk)), _)) => read += chunk.as_ref().len(),
             _ => break,
         }
     }
@@ -219,7 +242,6 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     let mut request = head(&req);
     let token = spin_sdk::variables::get("scim_token").await.ok();
     if let Err(refused) = crate::service::authenticate(&request, token.as_deref()) {
-        drain(&mut req.into_body().stream(), 0).await;
         return Ok(into_response(refused));
     }
     let strict = match spin_sdk::variables::get("scim_profile").await {

@@ -341,6 +341,7 @@ fn workspace_one_user() -> Schema {
         id: WORKSPACE_ONE_USER.into(),
         name: "Workspace ONE User".into(),
         description: "VMware Workspace ONE user extension".into(),
+        // The attributes the Workspace ONE user API lists for this extension.
         attributes: vec![
             string("internalUserType").describe(
                 "Whose directory owns the user (e.g. LOCAL, or an external directory type).",
@@ -348,6 +349,10 @@ fn workspace_one_user() -> Schema {
             string("userStatus"),
             string("domain"),
             string("userPrincipalName"),
+            string("distinguishedName").describe("The user's LDAP distinguished name."),
+            string("userStoreUuid").describe("The directory (user store) the user comes from."),
+            attr("softDeleted", AttrType::Boolean),
+            attr("firstLoginUrl", AttrType::Reference).refs(&["external"]),
             string("aadMappingAttribute"),
             attr("externalUserDisabled", AttrType::Boolean),
         ],

@@ -2,12 +2,8 @@
 use serde_json::Value;
 
 use super::{AttrType, Attribute, Mutability, ResourceType, Returned, Schema, Uniqueness};
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimError;
 use crate::json::get_ci;
-
-fn bad(detail: String) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidValue, detail)
-}
 
 fn text<'v>(doc: &'v Value, key: &str) -> Option<&'v str> {
     doc.as_object()
@@ -19,7 +15,7 @@ fn flag(doc: &Value, key: &str, context: &str) -> Result<bool, ScimError> {
     match doc.as_object().and_then(|m| get_ci(m, key)) {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(bad(format!(
+        Some(other) => Err(ScimError::invalid_value(format!(
             "{context}: \"{key}\" must be a boolean, not {other}"
         ))),
     }
@@ -39,17 +35,19 @@ fn strings(doc: &Value, key: &str) -> Vec<String> {
 }
 
 fn attribute(doc: &Value, context: &str, depth: usize) -> Result<Attribute, ScimError> {
-    let name =
-        text(doc, "name").ok_or_else(|| bad(format!("{context}: an attribute has no \"name\"")))?;
+    let name = text(doc, "name").ok_or_else(|| {
+        ScimError::invalid_value(format!("{context}: an attribute has no \"name\""))
+    })?;
     if !crate::path::is_attr_name(name) {
-        return Err(bad(format!(
+        return Err(ScimError::invalid_value(format!(
             "{context}: \"{name}\" is not a valid attribute name"
         )));
     }
     let context = format!("{context}.{name}");
     let ty_name = text(doc, "type").unwrap_or("string");
-    let ty = AttrType::parse(ty_name)
-        .ok_or_else(|| bad(format!("{context}: unknown type \"{ty_name}\"")))?;
+    let ty = AttrType::parse(ty_name).ok_or_else(|| {
+        ScimError::invalid_value(format!("{context}: unknown type \"{ty_name}\""))
+    })?;
     let mutability = match text(doc, "mutability")
         .map(str::to_ascii_lowercase)
         .as_deref()
@@ -58,7 +56,11 @@ fn attribute(doc: &Value, context: &str, depth: usize) -> Result<Attribute, Scim
         Some("readonly") => Mutability::ReadOnly,
         Some("immutable") => Mutability::Immutable,
         Some("writeonly") => Mutability::WriteOnly,
-        Some(other) => return Err(bad(format!("{context}: unknown mutability \"{other}\""))),
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "{context}: unknown mutability \"{other}\""
+            )));
+        }
     };
     let returned = match text(doc, "returned")
         .map(str::to_ascii_lowercase)
@@ -68,7 +70,11 @@ fn attribute(doc: &Value, context: &str, depth: usize) -> Result<Attribute, Scim
         Some("always") => Returned::Always,
         Some("never") => Returned::Never,
         Some("request") => Returned::Request,
-        Some(other) => return Err(bad(format!("{context}: unknown returned \"{other}\""))),
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "{context}: unknown returned \"{other}\""
+            )));
+        }
     };
     let uniqueness = match text(doc, "uniqueness")
         .map(str::to_ascii_lowercase)
@@ -77,15 +83,19 @@ fn attribute(doc: &Value, context: &str, depth: usize) -> Result<Attribute, Scim
         None | Some("none") => Uniqueness::None,
         Some("server") => Uniqueness::Server,
         Some("global") => Uniqueness::Global,
-        Some(other) => return Err(bad(format!("{context}: unknown uniqueness \"{other}\""))),
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "{context}: unknown uniqueness \"{other}\""
+            )));
+        }
     };
     let mut sub_attributes = Vec::new();
     if let Some(subs) = doc.as_object().and_then(|m| get_ci(m, "subAttributes")) {
-        let subs = subs
-            .as_array()
-            .ok_or_else(|| bad(format!("{context}: \"subAttributes\" must be an array")))?;
+        let subs = subs.as_array().ok_or_else(|| {
+            ScimError::invalid_value(format!("{context}: \"subAttributes\" must be an array"))
+        })?;
         if depth > 0 && !subs.is_empty() {
-            return Err(bad(format!(
+            return Err(ScimError::invalid_value(format!(
                 "{context}: sub-attributes cannot have sub-attributes (RFC 7643 §2.3.8)"
             )));
         }
@@ -94,7 +104,7 @@ fn attribute(doc: &Value, context: &str, depth: usize) -> Result<Attribute, Scim
         }
     }
     if ty == AttrType::Complex && sub_attributes.is_empty() {
-        return Err(bad(format!(
+        return Err(ScimError::invalid_value(format!(
             "{context}: a complex attribute needs \"subAttributes\""
         )));
     }
@@ -116,16 +126,21 @@ fn attribute(doc: &Value, context: &str, depth: usize) -> Result<Attribute, Scim
 
 /// Reads one schema document (`id`, `name`, `attributes`).
 pub fn schema(doc: &Value) -> Result<Schema, ScimError> {
-    let id = text(doc, "id")
-        .ok_or_else(|| bad("a schema document needs a string \"id\" (its URN)".into()))?;
+    let id = text(doc, "id").ok_or_else(|| {
+        ScimError::invalid_value("a schema document needs a string \"id\" (its URN)")
+    })?;
     if !id.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
-        return Err(bad(format!("schema id \"{id}\" must be a URN")));
+        return Err(ScimError::invalid_value(format!(
+            "schema id \"{id}\" must be a URN"
+        )));
     }
     let attrs = doc
         .as_object()
         .and_then(|m| get_ci(m, "attributes"))
         .and_then(Value::as_array)
-        .ok_or_else(|| bad(format!("schema {id}: \"attributes\" must be an array")))?;
+        .ok_or_else(|| {
+            ScimError::invalid_value(format!("schema {id}: \"attributes\" must be an array"))
+        })?;
     let attributes = attrs
         .iter()
         .map(|a| attribute(a, id, 0))
@@ -140,9 +155,11 @@ pub fn schema(doc: &Value) -> Result<Schema, ScimError> {
 
 /// Reads one resource-type document (`name`, `endpoint`, `schema`, `schemaExtensions`).
 pub fn resource_type(doc: &Value) -> Result<ResourceType, ScimError> {
-    let name = text(doc, "name").ok_or_else(|| bad("a resource type needs a \"name\"".into()))?;
-    let schema = text(doc, "schema")
-        .ok_or_else(|| bad(format!("resource type {name} needs a \"schema\"")))?;
+    let name = text(doc, "name")
+        .ok_or_else(|| ScimError::invalid_value("a resource type needs a \"name\""))?;
+    let schema = text(doc, "schema").ok_or_else(|| {
+        ScimError::invalid_value(format!("resource type {name} needs a \"schema\""))
+    })?;
     let mut extensions = Vec::new();
     if let Some(list) = doc
         .as_object()
@@ -151,7 +168,7 @@ pub fn resource_type(doc: &Value) -> Result<ResourceType, ScimError> {
     {
         for ext in list {
             let urn = text(ext, "schema").ok_or_else(|| {
-                bad(format!(
+                ScimError::invalid_value(format!(
                     "resource type {name}: an extension needs a \"schema\""
                 ))
             })?;

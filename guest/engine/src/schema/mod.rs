@@ -3,7 +3,7 @@
 mod builtin;
 mod load;
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimError;
 
 pub use builtin::{
     CORE_GROUP, CORE_USER, ENTERPRISE_USER, ENTERPRISE_USER_1_1, WORKSPACE_ONE_USER,
@@ -133,6 +133,11 @@ impl Attribute {
         self.sub_attributes
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
+    }
+
+    /// True when the attribute is never returned (`returned: "never"`, e.g. `password`).
+    pub fn never_returned(&self) -> bool {
+        self.returned == Returned::Never
     }
 
     /// True when the attribute is complex.
@@ -274,13 +279,10 @@ impl Registry {
         let rt = load::resource_type(doc)?;
         for urn in std::iter::once(&rt.schema).chain(rt.extensions.iter().map(|(u, _)| u)) {
             if self.schema(urn).is_none() {
-                return Err(ScimError::bad_request(
-                    ScimType::InvalidValue,
-                    format!(
-                        "resource type \"{}\" names schema \"{urn}\", which is not loaded",
-                        rt.name
-                    ),
-                ));
+                return Err(ScimError::invalid_value(format!(
+                    "resource type \"{}\" names schema \"{urn}\", which is not loaded",
+                    rt.name
+                )));
             }
         }
         // A schema that is now some type's core is no longer a free-floating extension.
@@ -293,6 +295,33 @@ impl Registry {
             .retain(|r| !r.name.eq_ignore_ascii_case(&rt.name));
         self.resource_types.push(rt);
         Ok(())
+    }
+
+    /// The schemas of the resource type named `name` (`User`, `Group`; case-insensitive);
+    /// 400 invalidValue for a type this registry does not have.
+    pub fn schemas_of_type(&self, name: &str) -> Result<ResourceSchemas<'_>, ScimError> {
+        let resource_type = self
+            .resource_types
+            .iter()
+            .find(|rt| rt.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                ScimError::invalid_value(format!("there is no resource type \"{name}\""))
+            })?;
+        self.schemas_for(resource_type)
+    }
+
+    fn schemas_for<'r>(
+        &'r self,
+        resource_type: &'r ResourceType,
+    ) -> Result<ResourceSchemas<'r>, ScimError> {
+        let core = self.schema(&resource_type.schema).ok_or_else(|| {
+            ScimError::invalid_value(format!("schema {} is not loaded", resource_type.schema))
+        })?;
+        Ok(ResourceSchemas {
+            resource_type,
+            core,
+            registry: self,
+        })
     }
 
     /// The schemas of `resource`: the resource type whose core schema is listed in its `schemas`,
@@ -319,21 +348,10 @@ impl Registry {
                 .find(|rt| rt.name.eq_ignore_ascii_case(name))
         };
         let resource_type = by_schema.or_else(by_meta).ok_or_else(|| {
-            ScimError::bad_request(
-                ScimType::InvalidValue,
+            ScimError::invalid_value(
                 "the resource's \"schemas\" names no known resource type (expected e.g. urn:ietf:params:scim:schemas:core:2.0:User)",
             )
         })?;
-        let core = self.schema(&resource_type.schema).ok_or_else(|| {
-            ScimError::bad_request(
-                ScimType::InvalidValue,
-                format!("schema {} is not loaded", resource_type.schema),
-            )
-        })?;
-        Ok(ResourceSchemas {
-            resource_type,
-            core,
-            registry: self,
-        })
+        self.schemas_for(resource_type)
     }
 }

@@ -6,8 +6,7 @@
 //! hash — it is never stored in plain text and never returned.
 use std::collections::BTreeMap;
 
-use scim_patch::json::{get_ci, take_ci};
-use scim_patch::schema::Returned;
+use scim_patch::json::get_ci;
 use scim_patch::{Engine, ScimError, ScimType};
 use serde_json::{Map, Value, json};
 
@@ -53,45 +52,19 @@ pub(crate) struct Built {
 }
 
 /// Validates a full resource body of `kind` through the engine: types, canonical names,
-/// extension URNs; readOnly attributes in the body are ignored (RFC 7643 §7).
+/// extension URNs; readOnly attributes in the body are ignored (RFC 7643 §7); attributes no
+/// schema defines are dropped (compatible profile, logged) or refused (strict, 400 invalidPath).
 pub(crate) fn build(engine: &Engine, kind: Kind, body: Value) -> Result<Built, Failure> {
-    let Value::Object(mut body) = body else {
-        return Err(bad(
-            ScimType::InvalidSyntax,
-            "The supplied JSON is incorrect: the body must be an object",
-        ));
-    };
-    for read_only in ["id", "meta", "groups"] {
-        take_ci(&mut body, read_only);
+    let skeleton = Map::from_iter([("schemas".to_string(), json!([kind.schema()]))]);
+    let built = engine.build_resource(kind.name(), body, skeleton)?;
+    if !built.dropped.is_empty() {
+        eprintln!(
+            "scim-spin: dropped attribute(s) no schema of {} defines: {}",
+            kind.name(),
+            built.dropped.join(", ")
+        );
     }
-    if let Some(schemas) = get_ci(&body, "schemas") {
-        let listed = schemas.as_array().is_some_and(|s| {
-            s.iter().any(|u| {
-                u.as_str()
-                    .is_some_and(|u| u.eq_ignore_ascii_case(kind.schema()))
-            })
-        });
-        if !listed {
-            return Err(bad(
-                ScimType::InvalidValue,
-                format!("\"schemas\" must include {}", kind.schema()),
-            ));
-        }
-    }
-    let skeleton = json!({"schemas": [kind.schema()]});
-    let patch = json!({"schemas": [scim_patch::request::PATCH_OP], "Operations": [{"op": "add", "value": Value::Object(body)}]});
-    let built = engine.apply_owned(skeleton, patch).map_err(|mut e| {
-        e.detail = e
-            .detail
-            .trim_start_matches("operation 0 (add): ")
-            .to_string();
-        e
-    })?;
-    let Value::Object(mut res) = built else {
-        return Err(Failure::Store(StoreError(
-            "the engine returned a non-object".into(),
-        )));
-    };
+    let mut res = built.resource;
     check_names(kind, &res)?;
     let sec = take_secrets(engine, &mut res)?;
     Ok(Built { res, sec })
@@ -146,7 +119,7 @@ impl SecretCache {
         res: &mut Map<String, Value>,
     ) -> Result<BTreeMap<String, String>, Failure> {
         let mut sec = BTreeMap::new();
-        for (path, value) in take_write_only(engine, res) {
+        for scim_patch::WriteOnly { path, value } in engine.take_write_only(res) {
             let text = match value {
                 Value::Null => continue,
                 Value::String(s) => s,
@@ -175,55 +148,8 @@ pub(crate) fn check_filter_readable(
     filter: &scim_patch::Filter,
     kinds: &[Kind],
 ) -> Result<(), Failure> {
-    let registry = &engine.config().registry;
-    let mut names = Vec::new();
-    collect_paths(filter, &mut names);
-    for kind in kinds {
-        let probe: Map<String, Value> =
-            serde_json::from_value(json!({"schemas": [kind.schema()]})).unwrap_or_default();
-        let Ok(schemas) = registry.resource_schemas(&probe) else {
-            continue;
-        };
-        for path in &names {
-            let attribute = match &path.schema {
-                Some(urn) if !schemas.is_core(urn) => {
-                    schemas.extension(urn).and_then(|s| s.attribute(&path.name))
-                }
-                _ => schemas.core_attribute(&path.name),
-            };
-            let never = attribute.is_some_and(|a| {
-                a.returned == Returned::Never
-                    || path
-                        .sub
-                        .as_deref()
-                        .and_then(|s| a.sub(s))
-                        .is_some_and(|s| s.returned == Returned::Never)
-            });
-            if never {
-                return Err(bad(
-                    ScimType::InvalidFilter,
-                    format!(
-                        "\"{}\" is write-only (never returned) and cannot be filtered on",
-                        path.name
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn collect_paths<'f>(filter: &'f scim_patch::Filter, out: &mut Vec<&'f scim_patch::AttrPath>) {
-    use scim_patch::Filter;
-    match filter {
-        Filter::Or(parts) | Filter::And(parts) => parts.iter().for_each(|p| collect_paths(p, out)),
-        Filter::Not(inner) => collect_paths(inner, out),
-        Filter::Present(path) | Filter::Compare(path, _, _) => out.push(path),
-        Filter::ValuePath(path, inner) => {
-            out.push(path);
-            collect_paths(inner, out);
-        }
-    }
+    let types: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+    Ok(engine.check_filter_readable(filter, &types)?)
 }
 
 /// [`take_secrets`] for stored documents (the v1 migration), with storage errors.
@@ -235,51 +161,4 @@ pub(crate) fn scrub_plain(
         Failure::Store(e) => e,
         Failure::Scim(e) => StoreError(e.detail),
     })
-}
-
-/// Removes the attributes whose schema says `returned: never`, with their paths.
-fn take_write_only(engine: &Engine, res: &mut Map<String, Value>) -> Vec<(String, Value)> {
-    let registry = &engine.config().registry;
-    let Ok(schemas) = registry.resource_schemas(res) else {
-        return Vec::new();
-    };
-    let mut taken = Vec::new();
-    let core: Vec<String> = res
-        .keys()
-        .filter(|k| {
-            schemas
-                .core_attribute(k)
-                .is_some_and(|a| a.returned == Returned::Never)
-        })
-        .cloned()
-        .collect();
-    for key in core {
-        if let Some(v) = res.shift_remove(&key) {
-            taken.push((key, v));
-        }
-    }
-    for (schema, _) in schemas.extensions() {
-        let Some(Value::Object(ext)) = res
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&schema.id))
-            .map(|(_, v)| v)
-        else {
-            continue;
-        };
-        let names: Vec<String> = ext
-            .keys()
-            .filter(|k| {
-                schema
-                    .attribute(k)
-                    .is_some_and(|a| a.returned == Returned::Never)
-            })
-            .cloned()
-            .collect();
-        for key in names {
-            if let Some(v) = ext.shift_remove(&key) {
-                taken.push((format!("{}:{key}", schema.id), v));
-            }
-        }
-    }
-    taken
 }

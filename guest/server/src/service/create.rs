@@ -1,6 +1,6 @@
 //! POST /Users, POST /Groups (RFC 7644 §3.3): a new resource with a fresh id, its unique name
 //! claimed and, for a group, its members added once it exists.
-use scim_patch::{ScimError, ScimType};
+use scim_patch::ScimError;
 use serde_json::{Value, json};
 
 use super::{Failure, Outcome, Service, body, members};
@@ -11,11 +11,10 @@ use crate::store::{Created, Kind, Store};
 
 /// 409 uniqueness (RFC 7644 §3.12).
 pub(crate) fn taken(kind: Kind, name: &str) -> Failure {
-    Failure::Scim(ScimError {
-        status: 409,
-        scim_type: Some(ScimType::Uniqueness),
-        detail: format!("{} \"{name}\" is already in use", kind.unique_attribute()),
-    })
+    Failure::Scim(ScimError::uniqueness(format!(
+        "{} \"{name}\" is already in use",
+        kind.unique_attribute()
+    )))
 }
 
 impl<K: Kv> Service<'_, K> {
