@@ -107,6 +107,19 @@ impl Response {
         self
     }
 
+    /// A successful PATCH's resource: the body of a 200, or — a group's PATCH answers 204 No
+    /// Content (RFC 7644 §3.5.2) — the resource read back from `path`.
+    #[track_caller]
+    pub fn patched(self, client: &Client, path: &str) -> Value {
+        match self.status {
+            204 => {
+                assert!(self.body.is_empty(), "a 204 has no body: {}", self.text());
+                client.fetch(path)
+            }
+            _ => self.expect(200).json(),
+        }
+    }
+
     /// Asserts a SCIM Error document (RFC 7644 §3.12) with this status, scimType and (when
     /// given) detail; returns the document.
     #[track_caller]
@@ -365,10 +378,10 @@ impl Client {
         self.get(path).expect(200).json()
     }
 
-    /// PATCHes with a PatchOp of `ops` (asserting 200) and returns the resource.
+    /// PATCHes with a PatchOp of `ops` (asserting success) and returns the resource.
     #[track_caller]
     pub fn patch_ok(&self, path: &str, ops: Value) -> Value {
-        self.patch(path, &patch_op(ops)).expect(200).json()
+        self.patch(path, &patch_op(ops)).patched(self, path)
     }
 }
 
