@@ -1,7 +1,11 @@
 //! Shared by the service's native tests: a client that sends requests straight to
 //! `service::handle` over any store, request bodies, and the consistency check every
 //! fault-injection and race test ends with.
-#![allow(dead_code, unused_imports, reason = "each test binary uses a different subset")]
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test binary uses a different subset"
+)]
 
 use futures_executor::block_on;
 use scim_patch::Engine;
