@@ -15,6 +15,8 @@ pub mod password;
 pub mod project;
 pub mod service;
 pub(crate) mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use store::Kind;
 

@@ -215,6 +215,9 @@ fn paging_parameters_of_any_size_are_clamped_not_wrapped() {
     assert_eq!(page["startIndex"], 4_294_967_296u64);
 }
 
+/// A request the service must refuse: method, target, body, headers, expected status.
+type Rejected<'a> = (&'a str, String, Option<Value>, Vec<(&'a str, &'a str)>, u16);
+
 #[test]
 fn a_rejected_request_of_any_kind_changes_nothing_stored() {
     let c = Client::new();
@@ -228,7 +231,7 @@ fn a_rejected_request_of_any_kind_changes_nothing_stored() {
     let group = c.create_group("Team", &[&alice]);
     let other_group = c.create_group("Other", &[]);
     let strict = Client::strict(scim_spin::kv::MemoryKv::default());
-    let rejected: Vec<(&str, String, Option<Value>, Vec<(&str, &str)>, u16)> = vec![
+    let rejected: Vec<Rejected> = vec![
         (
             "POST",
             "/scim/v2/Users".into(),

@@ -240,12 +240,15 @@ impl<K: Kv> Service<'_, K> {
         Ok(Resolved { known })
     }
 
-    /// Writes member changes: `adds` (new members, or new displays) and `removes`.
+    /// Writes member changes: `adds` (new members, or new displays) and `removes`. With
+    /// `touch`, a change bumps the group's version (not for the members a create starts with:
+    /// the new group is version 1).
     pub(crate) async fn apply_member_changes(
         &self,
         group: &GroupRef,
         adds: &[Member],
         removes: &[String],
+        touch: bool,
     ) -> Result<(), Failure> {
         for id in removes {
             self.store.remove_member(group, id).await?;
@@ -258,7 +261,7 @@ impl<K: Kv> Service<'_, K> {
                 );
             }
         }
-        if !adds.is_empty() || !removes.is_empty() {
+        if touch && (!adds.is_empty() || !removes.is_empty()) {
             self.store.touch_group(group.seq).await?;
         }
         Ok(())
@@ -273,7 +276,7 @@ impl<K: Kv> Service<'_, K> {
         let resolved = self.resolve_members(wanted, Some(&group.doc.id)).await?;
         let before = self.store.members(group.seq).await?;
         let (adds, removes) = diff(&before, &resolved.known);
-        self.apply_member_changes(&Store::<K>::group_ref(group), &adds, &removes)
+        self.apply_member_changes(&Store::<K>::group_ref(group), &adds, &removes, true)
             .await
     }
 
@@ -363,8 +366,13 @@ impl<K: Kv> Service<'_, K> {
                 })
                 .await?;
         }
-        self.apply_member_changes(&Store::<K>::group_ref(&current), &resolved.known, &removes)
-            .await?;
+        self.apply_member_changes(
+            &Store::<K>::group_ref(&current),
+            &resolved.known,
+            &removes,
+            true,
+        )
+        .await?;
         let projection = Projection::from_params(params);
         if projection.is_requested() {
             return self.respond(200, &current, &projection).await;
