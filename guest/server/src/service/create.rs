@@ -61,7 +61,7 @@ impl<K: Kv> Service<'_, K> {
             .ok_or_else(|| super::not_found(kind))?;
         if kind == Kind::Group && !resolved.known.is_empty() {
             let group = Store::<K>::group_ref(&loaded);
-            self.apply_member_changes(&group, &resolved.known, &[], false)
+            self.apply_member_changes(&group, &resolved.known, &[])
                 .await?;
         }
         let location = self.location(kind, &id);

@@ -240,15 +240,13 @@ impl<K: Kv> Service<'_, K> {
         Ok(Resolved { known })
     }
 
-    /// Writes member changes: `adds` (new members, or new displays) and `removes`. With
-    /// `touch`, a change bumps the group's version (not for the members a create starts with:
-    /// the new group is version 1).
+    /// Writes member changes: `adds` (new members, or new displays) and `removes`. The group's
+    /// version is the caller's to step ([`Service::end_group_write`]).
     pub(crate) async fn apply_member_changes(
         &self,
         group: &GroupRef,
         adds: &[Member],
         removes: &[String],
-        touch: bool,
     ) -> Result<(), Failure> {
         for id in removes {
             self.store.remove_member(group, id).await?;
@@ -260,9 +258,6 @@ impl<K: Kv> Service<'_, K> {
                     member.id, group.id
                 );
             }
-        }
-        if touch && (!adds.is_empty() || !removes.is_empty()) {
-            self.store.touch_group(group.seq).await?;
         }
         Ok(())
     }
@@ -276,18 +271,36 @@ impl<K: Kv> Service<'_, K> {
         let resolved = self.resolve_members(wanted, Some(&group.doc.id)).await?;
         let before = self.store.members(group.seq).await?;
         let (adds, removes) = diff(&before, &resolved.known);
-        self.apply_member_changes(&Store::<K>::group_ref(group), &adds, &removes, true)
+        self.apply_member_changes(&Store::<K>::group_ref(group), &adds, &removes)
             .await
     }
 
-    /// If-Match on a group, checked without writing (the write re-checks atomically).
-    pub(crate) async fn check_group_if_match(
+    /// Starts a group write that has been validated: with If-Match, moves the group's version
+    /// from the one the client names to the next, atomically, or answers 412. True when it did
+    /// (the write's one version step is taken).
+    pub(crate) async fn claim_group_version(
         &self,
         group: &Loaded,
         request: &Request,
-    ) -> Result<(), Failure> {
+    ) -> Result<bool, Failure> {
+        if preconditions::if_match(request).is_none() {
+            return Ok(false);
+        }
         let version = self.store.group_version(group.seq).await?;
-        preconditions::check_if_match(request, version)
+        preconditions::check_if_match(request, version)?;
+        if !self.store.advance_group_version(group.seq, version).await? {
+            return Err(Failure::Scim(error(
+                412,
+                "the group changed while this request was applied; read it again",
+            )));
+        }
+        Ok(true)
+    }
+
+    /// Ends a group write: one version step per request (unless If-Match took it already) and
+    /// the members' last-modified time.
+    pub(crate) async fn end_group_write(&self, seq: u64, claimed: bool) -> Result<(), Failure> {
+        Ok(self.store.touch_group(seq, !claimed).await?)
     }
 
     /// PATCH /Groups/{id}.
@@ -338,16 +351,7 @@ impl<K: Kv> Service<'_, K> {
             .collect();
         let attributes_changed = without_meta(&patched) != without_meta(&group.doc.res);
         // Everything is validated: from here on the request writes.
-        if preconditions::if_match(request).is_some() {
-            let version = self.store.group_version(group.seq).await?;
-            preconditions::check_if_match(request, version)?;
-            if !self.store.advance_group_version(group.seq, version).await? {
-                return Err(Failure::Scim(error(
-                    412,
-                    "the group changed while this request was applied; read it again",
-                )));
-            }
-        }
+        let claimed = self.claim_group_version(group, request).await?;
         let mut current = group.clone();
         if attributes_changed {
             let mut hashes = body::SecretCache::default();
@@ -366,13 +370,9 @@ impl<K: Kv> Service<'_, K> {
                 })
                 .await?;
         }
-        self.apply_member_changes(
-            &Store::<K>::group_ref(&current),
-            &resolved.known,
-            &removes,
-            true,
-        )
-        .await?;
+        self.apply_member_changes(&Store::<K>::group_ref(&current), &resolved.known, &removes)
+            .await?;
+        self.end_group_write(group.seq, claimed).await?;
         let projection = Projection::from_params(params);
         if projection.is_requested() {
             return self.respond(200, &current, &projection).await;

@@ -138,11 +138,8 @@ impl<K: Kv> Service<'_, K> {
                     self.store.release_name(kind, &old_name, loaded.seq).await?;
                     self.store.rename_member(&loaded.doc.id, &new_name).await?;
                 }
-                if kind == Kind::Group {
-                    self.store.touch_group(loaded.seq).await?;
-                    if written.doc.fan {
-                        self.store.finish_rename(&written).await?;
-                    }
+                if kind == Kind::Group && written.doc.fan {
+                    self.store.finish_rename(&written).await?;
                 }
                 return Ok(written);
             }
@@ -202,9 +199,10 @@ impl<K: Kv> Service<'_, K> {
             Kind::Group => Some(super::members::listed(res.shift_remove("members"))),
             Kind::User => None,
         };
-        if kind == Kind::Group {
-            self.check_group_if_match(&loaded, request).await?;
-        }
+        let claimed = match kind {
+            Kind::Group => self.claim_group_version(&loaded, request).await?,
+            Kind::User => false,
+        };
         let if_match = (kind == Kind::User).then_some(request);
         let written = self
             .rewrite(&loaded, if_match, |current| {
@@ -221,6 +219,7 @@ impl<K: Kv> Service<'_, K> {
             .await?;
         if let Some(wanted) = members {
             self.replace_members(&written, &wanted).await?;
+            self.end_group_write(written.seq, claimed).await?;
         }
         self.respond(200, &written, &Projection::from_params(params))
             .await

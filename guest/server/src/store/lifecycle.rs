@@ -287,7 +287,7 @@ async fn detach<K: Kv>(kv: &K, kind: Kind, seq: u64, doc: &ResourceDoc) -> Resul
     if let Some((version, groups)) = members::close(kv, &doc.id).await? {
         for (_, entry) in groups {
             members::expel(kv, entry.s, &doc.id, version).await?;
-            touch_group(kv, entry.s).await?;
+            touch_group(kv, entry.s, true).await?;
         }
     }
     if kind == Kind::Group {
@@ -299,9 +299,11 @@ async fn detach<K: Kv>(kv: &K, kind: Kind, seq: u64, doc: &ResourceDoc) -> Resul
     Ok(())
 }
 
-/// Bumps group `seq`'s version and its members' last-modified time.
-pub(crate) async fn touch_group<K: Kv>(kv: &K, seq: u64) -> Result<(), StoreError> {
-    kv.increment(&keys::group_version(seq), 1).await?;
+/// Sets group `seq`'s members' last-modified time and, with `step`, bumps its version.
+pub(crate) async fn touch_group<K: Kv>(kv: &K, seq: u64, step: bool) -> Result<(), StoreError> {
+    if step {
+        kv.increment(&keys::group_version(seq), 1).await?;
+    }
     kv.set(
         &keys::group_touched(seq),
         crate::clock::now_rfc3339().as_bytes(),

@@ -290,9 +290,9 @@ impl<'k, K: Kv> Store<'k, K> {
             .and_then(|b| String::from_utf8(b).ok()))
     }
 
-    /// Bumps a group's version and members' last-modified time.
-    pub(crate) async fn touch_group(&self, seq: u64) -> Result<(), StoreError> {
-        lifecycle::touch_group(self.kv, seq).await
+    /// Sets a group's members' last-modified time and, with `step`, bumps its version.
+    pub(crate) async fn touch_group(&self, seq: u64, step: bool) -> Result<(), StoreError> {
+        lifecycle::touch_group(self.kv, seq, step).await
     }
 
     /// Moves a group's version from `expected` to the next, atomically (If-Match on a change
