@@ -275,9 +275,9 @@ impl<K: Kv> Service<'_, K> {
             .await
     }
 
-    /// Starts a group write that has been validated: with If-Match, moves the group's version
-    /// from the one the client names to the next, atomically, or answers 412. True when it did
-    /// (the write's one version step is taken).
+    /// Starts a group write that has been validated: with If-Match, steps the group's version
+    /// from exactly the one the client names (or answers 412) — the write's one version step.
+    /// True when it did.
     pub(crate) async fn claim_group_version(
         &self,
         group: &Loaded,
@@ -286,9 +286,13 @@ impl<K: Kv> Service<'_, K> {
         if preconditions::if_match(request).is_none() {
             return Ok(false);
         }
-        let version = self.store.group_version(group.seq).await?;
+        let version = self.store.group_version(group.seq).await?.number;
         preconditions::check_if_match(request, version)?;
-        if !self.store.advance_group_version(group.seq, version).await? {
+        if !self
+            .store
+            .step_group_version(group.seq, Some(version))
+            .await?
+        {
             return Err(Failure::Scim(error(
                 412,
                 "the group changed while this request was applied; read it again",
@@ -297,10 +301,12 @@ impl<K: Kv> Service<'_, K> {
         Ok(true)
     }
 
-    /// Ends a group write: one version step per request (unless If-Match took it already) and
-    /// the members' last-modified time.
+    /// Ends a group write: its one version step, unless If-Match took it already.
     pub(crate) async fn end_group_write(&self, seq: u64, claimed: bool) -> Result<(), Failure> {
-        Ok(self.store.touch_group(seq, !claimed).await?)
+        if !claimed {
+            self.store.step_group_version(seq, None).await?;
+        }
+        Ok(())
     }
 
     /// PATCH /Groups/{id}.
@@ -377,7 +383,7 @@ impl<K: Kv> Service<'_, K> {
         if projection.is_requested() {
             return self.respond(200, &current, &projection).await;
         }
-        let version = self.store.group_version(group.seq).await?;
+        let version = self.store.group_version(group.seq).await?.number;
         Ok(Response::empty(204).with_header("etag", preconditions::etag(version)))
     }
 }

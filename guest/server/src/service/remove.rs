@@ -12,7 +12,7 @@ impl<K: Kv> Service<'_, K> {
         let loaded = self.existing(kind, id).await?;
         // A group's version is its counter; a user's is in the document the check sees.
         let group_version = match kind {
-            Kind::Group => Some(self.store.group_version(loaded.seq).await?),
+            Kind::Group => Some(self.store.group_version(loaded.seq).await?.number),
             Kind::User => None,
         };
         let outcome = self

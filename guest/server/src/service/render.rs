@@ -21,7 +21,7 @@ impl<K: Kv> Service<'_, K> {
     pub(crate) async fn version_of(&self, loaded: &Loaded) -> Result<u64, Failure> {
         Ok(match loaded.kind {
             Kind::User => preconditions::version_number(&loaded.doc.res),
-            Kind::Group => self.store.group_version(loaded.seq).await?,
+            Kind::Group => self.store.group_version(loaded.seq).await?.number,
         })
     }
 
@@ -48,7 +48,14 @@ impl<K: Kv> Service<'_, K> {
         projection: &Projection,
     ) -> Result<(Map<String, Value>, u64), Failure> {
         let mut resource = loaded.doc.res.clone();
-        let version = self.version_of(loaded).await?;
+        let group_version = match loaded.kind {
+            Kind::Group => Some(self.store.group_version(loaded.seq).await?),
+            Kind::User => None,
+        };
+        let version = match group_version {
+            Some(v) => v.number,
+            None => preconditions::version_number(&loaded.doc.res),
+        };
         if let Value::Object(meta) = resource.entry("meta").or_insert_with(|| json!({})) {
             meta.insert(
                 "location".into(),
@@ -76,9 +83,11 @@ impl<K: Kv> Service<'_, K> {
                 }
             }
             Kind::Group => {
-                if let Some(touched) = self.store.group_touched(loaded.seq).await?
+                // A member change moves the version document's time, not the group's.
+                if let Some(touched) = group_version.filter(|v| v.modified > 0)
                     && let Some(Value::Object(meta)) = resource.get_mut("meta")
                 {
+                    let touched = crate::clock::format_rfc3339(touched.modified);
                     let newer = meta
                         .get("lastModified")
                         .and_then(Value::as_str)

@@ -64,14 +64,10 @@ pub(crate) fn member_slot(group_seq: u64, k: u64) -> String {
     format!("gs/{group_seq}/{k}")
 }
 
-/// Counter: group `group_seq`'s version (its ETag), bumped by every change, members included.
+/// Group `group_seq`'s version (its ETag) and last-modified time, stepped by every change,
+/// members included.
 pub(crate) fn group_version(group_seq: u64) -> String {
     format!("gv/{group_seq}")
-}
-
-/// When group `group_seq`'s members last changed (RFC 3339).
-pub(crate) fn group_touched(group_seq: u64) -> String {
-    format!("gl/{group_seq}")
 }
 
 /// The longest text kept readable in a key; longer ones are hashed.

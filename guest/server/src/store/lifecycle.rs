@@ -15,7 +15,7 @@ use super::cas::{self, CasError, Step};
 use super::liveness::{self, Already, Life};
 use super::members::{self, GroupRef};
 use super::resources::{self, DocState, ResourceDoc};
-use super::{Kind, external_ids, ids, keys, names};
+use super::{Kind, external_ids, ids, keys, names, versions};
 use crate::kv::{Kv, StoreError};
 
 fn store_error<E: std::fmt::Debug>(error: CasError<E>) -> StoreError {
@@ -188,7 +188,7 @@ pub(crate) async fn create<K: Kv>(
         external_ids::add(kv, kind, &external_id, seq).await?;
     }
     if kind == Kind::Group {
-        kv.increment(&keys::group_version(seq), 1).await?;
+        versions::create(kv, seq).await?;
     }
     match liveness::commit(kv, kind, seq).await? {
         Ok(()) => {}
@@ -287,7 +287,7 @@ async fn detach<K: Kv>(kv: &K, kind: Kind, seq: u64, doc: &ResourceDoc) -> Resul
     if let Some((version, groups)) = members::close(kv, &doc.id).await? {
         for (_, entry) in groups {
             members::expel(kv, entry.s, &doc.id, version).await?;
-            touch_group(kv, entry.s, true).await?;
+            versions::step(kv, entry.s, None).await?;
         }
     }
     if kind == Kind::Group {
@@ -297,18 +297,6 @@ async fn detach<K: Kv>(kv: &K, kind: Kind, seq: u64, doc: &ResourceDoc) -> Resul
         }
     }
     Ok(())
-}
-
-/// Sets group `seq`'s members' last-modified time and, with `step`, bumps its version.
-pub(crate) async fn touch_group<K: Kv>(kv: &K, seq: u64, step: bool) -> Result<(), StoreError> {
-    if step {
-        kv.increment(&keys::group_version(seq), 1).await?;
-    }
-    kv.set(
-        &keys::group_touched(seq),
-        crate::clock::now_rfc3339().as_bytes(),
-    )
-    .await
 }
 
 /// The group at `seq` as its member keys need it.

@@ -550,7 +550,6 @@ pub(crate) async fn keys_of_group<K: Kv>(
     }
     out.push(keys::member_counter(group_seq));
     out.push(keys::group_version(group_seq));
-    out.push(keys::group_touched(group_seq));
     Ok(out)
 }
 

@@ -238,7 +238,8 @@ async fn migrate<K: Kv>(kv: &K, scrub: Scrub<'_>) -> Result<(), StoreError> {
             }
             if kind == Kind::Group {
                 let version = version_number(&doc.res).max(1);
-                kv.set(&keys::group_version(seq), &int(version)).await?;
+                kv.set(&keys::group_version(seq), &super::versions::first(version)?)
+                    .await?;
             }
             let envelope = Envelope {
                 w: format!("v1-{}-{seq}", kind.tag()),

@@ -22,12 +22,14 @@ mod members;
 mod migrate;
 mod names;
 mod resources;
+mod versions;
 
 pub(crate) use cas::Pending;
 pub(crate) use lifecycle::{Created, DeleteRefused};
 pub(crate) use members::{Entry, GroupRef, Member, MemberOf};
 pub(crate) use migrate::Scrub;
 pub(crate) use resources::{DocState, ResourceDoc};
+pub(crate) use versions::GroupVersion;
 
 use crate::kv::{Kv, StoreError};
 
@@ -275,54 +277,19 @@ impl<'k, K: Kv> Store<'k, K> {
         lifecycle::delete(self.kv, kind, seq, check).await
     }
 
-    /// A group's version (its ETag number).
-    pub(crate) async fn group_version(&self, seq: u64) -> Result<u64, StoreError> {
-        let v = cas::read_counter(self.kv, &keys::group_version(seq)).await?;
-        Ok(u64::try_from(v).unwrap_or(0).max(1))
+    /// A group's version (its ETag number) and last-modified time.
+    pub(crate) async fn group_version(&self, seq: u64) -> Result<GroupVersion, StoreError> {
+        versions::read(self.kv, seq).await
     }
 
-    /// When a group's members last changed, if they ever did.
-    pub(crate) async fn group_touched(&self, seq: u64) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .kv
-            .get(&keys::group_touched(seq))
-            .await?
-            .and_then(|b| String::from_utf8(b).ok()))
-    }
-
-    /// Sets a group's members' last-modified time and, with `step`, bumps its version.
-    pub(crate) async fn touch_group(&self, seq: u64, step: bool) -> Result<(), StoreError> {
-        lifecycle::touch_group(self.kv, seq, step).await
-    }
-
-    /// Moves a group's version from `expected` to the next, atomically (If-Match on a change
-    /// that does not go through the group's document); false when it is no longer `expected`.
-    pub(crate) async fn advance_group_version(
+    /// Steps a group's version by one — from exactly `expected` when given (If-Match); false
+    /// when it is at another version now.
+    pub(crate) async fn step_group_version(
         &self,
         seq: u64,
-        expected: u64,
+        expected: Option<u64>,
     ) -> Result<bool, StoreError> {
-        let key = keys::group_version(seq);
-        let expected = i64::try_from(expected).unwrap_or(i64::MAX);
-        let next = expected.saturating_add(1);
-        let outcome = cas::update_counter(
-            self.kv,
-            &key,
-            |current| {
-                Ok::<_, ()>(if current.max(1) == expected {
-                    Step::Write(next, true)
-                } else {
-                    Step::Keep(false)
-                })
-            },
-            |read_back| read_back >= next,
-        )
-        .await;
-        match outcome {
-            Ok(answer) => Ok(answer),
-            Err(cas::CasError::Store(e)) => Err(e),
-            Err(_) => Ok(false),
-        }
+        versions::step(self.kv, seq, expected).await
     }
 
     /// Every member of group `seq`, in order.
@@ -384,5 +351,3 @@ impl<'k, K: Kv> Store<'k, K> {
         lifecycle::group_ref(loaded.seq, &loaded.doc)
     }
 }
-
-use cas::Step;
