@@ -28,8 +28,8 @@ impl Api for Client {
 
 /// Writes the rows of `tests/fixtures/v1-store.json` into a new SQLite file with Spin's table.
 fn v1_database(path: &std::path::Path) -> Value {
-    let fixture: Value = serde_json::from_str(include_str!("../../tests/fixtures/v1-store.json"))
-        .expect("fixture");
+    let fixture: Value =
+        serde_json::from_str(include_str!("../../tests/fixtures/v1-store.json")).expect("fixture");
     let db = rusqlite::Connection::open(path).expect("open");
     db.execute(
         "CREATE TABLE spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key))",
@@ -42,7 +42,11 @@ fn v1_database(path: &std::path::Path) -> Value {
         } else if let Some(text) = row["text"].as_str() {
             text.as_bytes().to_vec()
         } else {
-            row["counter"].as_i64().expect("counter").to_le_bytes().to_vec()
+            row["counter"]
+                .as_i64()
+                .expect("counter")
+                .to_le_bytes()
+                .to_vec()
         };
         db.execute(
             "INSERT INTO spin_key_value (store, key, value) VALUES ('default', ?1, ?2)",
@@ -68,15 +72,36 @@ fn a_database_of_the_previous_release_is_served_after_the_upgrade() {
     assert_eq!(bjensen["groups"][0]["display"], "Admins");
     let admins = c.fetch(&format!("/Groups/{}", id("Admins")));
     assert_eq!(values(&admins, "members").len(), 2);
-    let jsmith = c.get(&format!("/Users/{}", id("jsmith@example.com"))).expect(200);
+    let jsmith = c
+        .get(&format!("/Users/{}", id("jsmith@example.com")))
+        .expect(200);
     assert!(!jsmith.text().contains("leakedPlainSecret"));
     c.post("/Users", &user("bjensen@example.com"))
         .scim_error(409, Some("uniqueness"), None);
     check_consistency(&c);
-    // Nothing of v1's plain password is left in the file.
-    drop(server);
-    let raw = std::fs::read(&db).expect("db");
-    assert!(!String::from_utf8_lossy(&raw).contains("leakedPlainSecret"));
+    // The store holds no v1 key and nothing of v1's plain password.
+    let db = rusqlite::Connection::open(&db).expect("open");
+    let mut rows = db
+        .prepare("SELECT key, value FROM spin_key_value")
+        .expect("select");
+    let rows: Vec<(String, Vec<u8>)> = rows
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert!(!rows.is_empty());
+    for (key, value) in rows {
+        assert!(
+            !["res/", "uniq/", "claim/", "memberof/"]
+                .iter()
+                .any(|p| key.starts_with(p)),
+            "{key}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&value).contains("leakedPlainSecret"),
+            "{key}"
+        );
+    }
 }
 
 #[test]
@@ -89,7 +114,10 @@ fn kill_9_in_the_middle_of_a_burst_leaves_consistent_data_and_usable_names() {
     let gpath = group_path(&group);
     let seeds: Vec<Value> = (0..6).map(|i| c.create_user(&format!("seed{i}"))).collect();
     for u in &seeds {
-        c.patch_ok(&gpath, json!([{"op": "add", "path": "members", "value": [{"value": id(u)}]}]));
+        c.patch_ok(
+            &gpath,
+            json!([{"op": "add", "path": "members", "value": [{"value": id(u)}]}]),
+        );
     }
     let names: Vec<String> = (0..40).map(|i| format!("burst{i}")).collect();
     let killer = std::thread::spawn({
@@ -131,8 +159,14 @@ fn kill_9_in_the_middle_of_a_burst_leaves_consistent_data_and_usable_names() {
     server.adopt(dir);
     let c = server.client();
     check_consistency(&c);
-    for name in names.iter().flat_map(|n| [n.clone(), format!("{n}-renamed")]) {
-        let found = c.fetch(&format!("/Users?filter={}", enc(&format!("userName eq \"{name}\""))));
+    for name in names
+        .iter()
+        .flat_map(|n| [n.clone(), format!("{n}-renamed")])
+    {
+        let found = c.fetch(&format!(
+            "/Users?filter={}",
+            enc(&format!("userName eq \"{name}\""))
+        ));
         if found["totalResults"] == 0 {
             c.post("/Users", &user(&name)).expect(201);
         }
@@ -144,10 +178,16 @@ fn kill_9_in_the_middle_of_a_burst_leaves_consistent_data_and_usable_names() {
 /// and returns what the server answered.
 fn send_all_then_read(server: &Server, head: &str, body: &[u8]) -> (u16, Value) {
     let mut stream = TcpStream::connect(server.addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
-    stream.set_write_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
     stream.write_all(head.as_bytes()).expect("head");
-    stream.write_all(body).expect("the whole body is accepted (no broken pipe)");
+    stream
+        .write_all(body)
+        .expect("the whole body is accepted (no broken pipe)");
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw).to_string();
@@ -193,7 +233,9 @@ fn an_oversized_body_sent_whole_before_reading_gets_a_readable_413() {
 fn the_token_is_checked_before_the_body_arrives() {
     let server = Server::start("auth-first");
     let mut stream = TcpStream::connect(server.addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
     // A head promising a megabyte, with a wrong token, and no body at all.
     stream
         .write_all(
@@ -206,7 +248,10 @@ fn the_token_is_checked_before_the_body_arrives() {
     let n = stream.read(&mut raw).expect("an answer without the body");
     let text = String::from_utf8_lossy(&raw[..n]);
     assert!(text.starts_with("HTTP/1.1 401"), "{text}");
-    assert!(started.elapsed() < Duration::from_secs(10), "answered without waiting for the body");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered without waiting for the body"
+    );
 }
 
 #[test]

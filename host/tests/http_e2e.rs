@@ -1227,7 +1227,11 @@ fn bad_input_gets_scim_errors(target: Target) {
         .expect(201)
         .json();
     assert!(dropped.get("favouriteColour").is_none(), "{dropped}");
-    assert!(c.fetch(&user_path(&dropped)).get("favouriteColour").is_none());
+    assert!(
+        c.fetch(&user_path(&dropped))
+            .get("favouriteColour")
+            .is_none()
+    );
     // Wrong types and missing required attributes.
     c.post(
         "/Users",
