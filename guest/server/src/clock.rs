@@ -1,4 +1,4 @@
-//! Wall-clock time as RFC 3339 (`meta.created`, `meta.lastModified`), and random ids.
+//! Wall-clock time as RFC 3339 (`meta.created`, `meta.lastModified`).
 
 /// The current UTC time, e.g. `2026-11-23T18:05:49Z`.
 pub fn now_rfc3339() -> String {
@@ -30,30 +30,6 @@ pub fn format_rfc3339(secs: i64) -> String {
     )
 }
 
-/// A random (version 4) UUID.
-pub fn new_id() -> String {
-    let mut b = [0u8; 16];
-    // Without randomness there is no safe id; fall back to the clock so ids stay distinct.
-    if getrandom::fill(&mut b).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        b = nanos.to_le_bytes();
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -61,13 +37,5 @@ mod tests {
         assert_eq!(super::format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::format_rfc3339(1_305_261_754), "2011-05-13T04:42:34Z");
         assert_eq!(super::format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
-
-    #[test]
-    fn ids_are_uuid_v4() {
-        let id = super::new_id();
-        assert_eq!(id.len(), 36);
-        assert_eq!(&id[14..15], "4");
-        assert_ne!(id, super::new_id());
     }
 }

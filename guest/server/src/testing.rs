@@ -3,6 +3,33 @@
 //! service ([`Api`]: the native handler, or HTTP to a node).
 use serde_json::Value;
 
+/// `tests/fixtures/v1-store.json`: the store of the release with storage layout v1, after a
+/// scripted session (see its `about`).
+pub const V1_FIXTURE: &str = include_str!("../../../tests/fixtures/v1-store.json");
+
+/// The fixture's rows as (key, value bytes) in the default store, and its `ids` (name -> id).
+pub fn v1_store() -> (Vec<(String, Vec<u8>)>, Value) {
+    let fixture: Value = serde_json::from_str(V1_FIXTURE).unwrap_or(Value::Null);
+    let rows = fixture["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| {
+            let key = row["key"].as_str()?.to_string();
+            let value = if let Some(json) = row.get("json") {
+                json.to_string().into_bytes()
+            } else if let Some(text) = row["text"].as_str() {
+                text.as_bytes().to_vec()
+            } else {
+                // Claim counters, as Spin's SQLite store writes `increment` results.
+                row["counter"].as_i64()?.to_le_bytes().to_vec()
+            };
+            Some((key, value))
+        })
+        .collect();
+    (rows, fixture["ids"].clone())
+}
+
 /// Sends one request to the service: method, target (`/scim/v2/...`), optional JSON body;
 /// answers the status and the JSON body (`Null` when empty).
 pub trait Api {

@@ -10,14 +10,8 @@ use scim_spin::kv::testing::FaultyKv;
 use serde_json::{Value, json};
 use support::{Client, check_consistency, encode, patch, store_contains, user};
 
-const FIXTURE: &str = include_str!("../../../tests/fixtures/v1-store.json");
-
-fn fixture() -> Value {
-    serde_json::from_str(FIXTURE).expect("the v1 fixture is JSON")
-}
-
 fn id(name: &str) -> String {
-    fixture()["ids"][name]
+    scim_spin::testing::v1_store().1[name]
         .as_str()
         .expect("named in the fixture")
         .to_string()
@@ -25,26 +19,7 @@ fn id(name: &str) -> String {
 
 /// The v1 store, as the fixture holds it.
 fn v1_store() -> BTreeMap<String, Vec<u8>> {
-    fixture()["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|row| {
-            let key = row["key"].as_str().expect("key").to_string();
-            let value = if let Some(json) = row.get("json") {
-                json.to_string().into_bytes()
-            } else if let Some(text) = row["text"].as_str() {
-                text.as_bytes().to_vec()
-            } else {
-                row["counter"]
-                    .as_i64()
-                    .expect("a value")
-                    .to_le_bytes()
-                    .to_vec()
-            };
-            (key, value)
-        })
-        .collect()
+    scim_spin::testing::v1_store().0.into_iter().collect()
 }
 
 fn get(c: &Client, path: &str) -> Value {
