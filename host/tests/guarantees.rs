@@ -26,35 +26,23 @@ impl Api for Client {
     }
 }
 
-/// Writes the rows of `tests/fixtures/v1-store.json` into a new SQLite file with Spin's table.
+/// Writes the v1 fixture's rows into a new SQLite file with Spin's table; answers its `ids`.
 fn v1_database(path: &std::path::Path) -> Value {
-    let fixture: Value =
-        serde_json::from_str(include_str!("../../tests/fixtures/v1-store.json")).expect("fixture");
+    let (rows, ids) = scim_spin::testing::v1_store();
     let db = rusqlite::Connection::open(path).expect("open");
     db.execute(
         "CREATE TABLE spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key))",
         [],
     )
     .expect("table");
-    for row in fixture["rows"].as_array().expect("rows") {
-        let value = if let Some(json) = row.get("json") {
-            json.to_string().into_bytes()
-        } else if let Some(text) = row["text"].as_str() {
-            text.as_bytes().to_vec()
-        } else {
-            row["counter"]
-                .as_i64()
-                .expect("counter")
-                .to_le_bytes()
-                .to_vec()
-        };
+    for (key, value) in rows {
         db.execute(
             "INSERT INTO spin_key_value (store, key, value) VALUES ('default', ?1, ?2)",
-            rusqlite::params![row["key"].as_str().expect("key"), value],
+            rusqlite::params![key, value],
         )
         .expect("insert");
     }
-    fixture["ids"].clone()
+    ids
 }
 
 #[test]
