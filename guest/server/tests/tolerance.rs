@@ -238,3 +238,47 @@ fn a_member_given_as_a_bare_id_is_a_member() {
     assert_eq!(group["members"][0]["value"], u.as_str());
     assert_eq!(group["members"][0]["display"], "bare");
 }
+
+#[test]
+fn no_value_outgrows_the_smallest_backend_limit() {
+    let c = Client::new();
+    let u = c.create_user_quickly("joiner");
+    let mut refused = None;
+    for i in 0..100 {
+        let name = format!("{i:04}{}", "g".repeat(4_000));
+        let g = c.create_group(&name, &[]);
+        let r = c.send(
+            "PATCH",
+            &format!("/scim/v2/Groups/{g}"),
+            Some(patch(
+                json!([{"op": "add", "path": "members", "value": [{"value": u}]}]),
+            )),
+            &[],
+        );
+        if r.status != 204 {
+            refused = Some((i, support::parsed(&r)));
+            break;
+        }
+    }
+    let (joined, (status, err)) = refused.expect("a member's groups are bounded");
+    assert!(joined > 40, "{joined} groups of 4 KB names fit");
+    assert_eq!(
+        (status, err["scimType"].as_str()),
+        (400, Some("invalidValue")),
+        "{err}"
+    );
+    assert!(
+        err["detail"].as_str().unwrap().contains("too many groups"),
+        "{err}"
+    );
+    let (status, _) = c.json(
+        "POST",
+        "/scim/v2/Users",
+        Some(json!({"schemas": [USER], "userName": "huge", "nickName": "n".repeat(300_000)})),
+    );
+    assert_eq!(status, 413, "a resource is at most 256 KiB");
+    let largest = c.kv.snapshot().values().map(Vec::len).max().unwrap_or(0);
+    assert!(largest < 300 << 10, "the largest value is {largest} bytes");
+    let (_, user) = c.json("GET", &format!("/scim/v2/Users/{u}"), None);
+    assert_eq!(user["groups"].as_array().map(Vec::len), Some(joined));
+}

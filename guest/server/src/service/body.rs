@@ -20,6 +20,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Longest userName, displayName or externalId accepted, in bytes: every accepted value can be
 /// looked up with `eq` (filters may be 64 KiB long).
 pub(crate) const MAX_NAME_BYTES: usize = 4096;
+/// Largest resource stored (its JSON, a group's members not counted): every stored value stays
+/// well under the smallest backend's limit (Cosmos, ~400 KB).
+pub(crate) const MAX_RESOURCE_BYTES: usize = 256 << 10;
 
 fn bad(kind: ScimType, detail: impl Into<String>) -> Failure {
     Failure::Scim(ScimError::bad_request(kind, detail))
@@ -65,13 +68,23 @@ pub(crate) fn build(engine: &Engine, kind: Kind, body: Value) -> Result<Built, F
         );
     }
     let mut res = built.resource;
-    check_names(kind, &res)?;
+    check_limits(kind, &res)?;
     let sec = take_secrets(engine, &mut res)?;
     Ok(Built { res, sec })
 }
 
-/// The unique name must be set, and names under the length limit.
-pub(crate) fn check_names(kind: Kind, res: &Map<String, Value>) -> Result<(), Failure> {
+/// The unique name must be set, names under their length limit, the resource under its size.
+pub(crate) fn check_limits(kind: Kind, res: &Map<String, Value>) -> Result<(), Failure> {
+    let size = serde_json::to_vec(res).map_or(0, |b| b.len());
+    if size > MAX_RESOURCE_BYTES {
+        return Err(Failure::Scim(error(
+            413,
+            format!(
+                "the resource would take {size} bytes, over the {} KiB a stored resource may take",
+                MAX_RESOURCE_BYTES >> 10
+            ),
+        )));
+    }
     let name = get_ci(res, kind.unique_attribute()).and_then(Value::as_str);
     if name.is_none_or(|s| s.trim().is_empty()) {
         return Err(bad(

@@ -18,7 +18,7 @@ use super::{Failure, Outcome, Service, body, preconditions};
 use crate::http::{Request, Response, error};
 use crate::kv::Kv;
 use crate::project::Projection;
-use crate::store::{GroupRef, Loaded, Member, Store};
+use crate::store::{Added, GroupRef, Loaded, MAX_INDEX_BYTES, Member, Store};
 
 /// A member as a request names it.
 #[derive(Debug, Clone, PartialEq)]
@@ -211,14 +211,19 @@ impl<K: Kv> Service<'_, K> {
     pub(crate) async fn resolve_members(
         &self,
         wanted: &[Wanted],
-        group_id: Option<&str>,
+        group: Option<&GroupRef>,
     ) -> Result<Resolved, Failure> {
         let ids: Vec<String> = wanted.iter().map(|w| w.id.clone()).collect();
         let indexes = self.store.indexes(&ids).await?;
         let mut known = Vec::new();
         let mut unknown = Vec::new();
+        let mut full = Vec::new();
+        let group_id = group.map(|g| g.id.as_str());
         for (w, index) in wanted.iter().zip(indexes) {
             match index.filter(|i| i.open && Some(w.id.as_str()) != group_id) {
+                Some(index) if group.is_some_and(|g| !index.has_room_for(g)) => {
+                    full.push(w.id.clone());
+                }
                 Some(index) => known.push(Member {
                     id: w.id.clone(),
                     kind: index.kind,
@@ -226,6 +231,13 @@ impl<K: Kv> Service<'_, K> {
                 }),
                 None => unknown.push(w.id.clone()),
             }
+        }
+        if !full.is_empty() {
+            return Err(Failure::Scim(ScimError::invalid_value(format!(
+                "{} belong(s) to too many groups: a member's groups must fit {} KiB",
+                full.join(", "),
+                MAX_INDEX_BYTES >> 10
+            ))));
         }
         if !unknown.is_empty() {
             if self.engine.config().profile == Profile::Strict {
@@ -252,11 +264,16 @@ impl<K: Kv> Service<'_, K> {
             self.store.remove_member(group, id).await?;
         }
         for member in adds {
-            if !self.store.add_member(group, member).await? {
-                eprintln!(
+            match self.store.add_member(group, member).await? {
+                Added::Joined => {}
+                Added::Gone => eprintln!(
                     "scim-spin: member {} of group {} was deleted meanwhile; skipped",
                     member.id, group.id
-                );
+                ),
+                Added::Full => eprintln!(
+                    "scim-spin: member {} joined too many groups meanwhile; not added to {}",
+                    member.id, group.id
+                ),
             }
         }
         Ok(())
@@ -268,7 +285,9 @@ impl<K: Kv> Service<'_, K> {
         group: &Loaded,
         wanted: &[Wanted],
     ) -> Result<(), Failure> {
-        let resolved = self.resolve_members(wanted, Some(&group.doc.id)).await?;
+        let resolved = self
+            .resolve_members(wanted, Some(&Store::<K>::group_ref(group)))
+            .await?;
         let before = self.store.members(group.seq).await?;
         let (adds, removes) = diff(&before, &resolved.known);
         self.apply_member_changes(&Store::<K>::group_ref(group), &adds, &removes)
@@ -348,7 +367,10 @@ impl<K: Kv> Service<'_, K> {
         };
         let after = listed(patched.shift_remove("members"));
         let resolved = self
-            .resolve_members(&added_or_changed(&before, &after), Some(&group.doc.id))
+            .resolve_members(
+                &added_or_changed(&before, &after),
+                Some(&Store::<K>::group_ref(group)),
+            )
             .await?;
         let removes: Vec<String> = before
             .iter()

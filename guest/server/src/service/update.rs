@@ -99,7 +99,7 @@ impl<K: Kv> Service<'_, K> {
                     ..loaded.clone()
                 });
             };
-            body::check_names(kind, &res)?;
+            body::check_limits(kind, &res)?;
             preconditions::touch(&mut res, version);
             let old_name = current.unique_name(kind).unwrap_or_default().to_string();
             let new_name = get_ci(&res, kind.unique_attribute())

@@ -56,7 +56,21 @@ pub(crate) struct MemberOf {
     pub(crate) groups: BTreeMap<String, Entry>,
 }
 
+/// The largest a member-of index may grow (JSON bytes): every value stays well under the
+/// smallest backend's limit (Cosmos, ~400 KB). About 2,000 groups with names of typical length.
+pub(crate) const MAX_INDEX_BYTES: usize = 256 << 10;
+
 impl MemberOf {
+    /// Whether joining `group` keeps the index within [`MAX_INDEX_BYTES`] (always true when
+    /// the index lists the group already).
+    pub(crate) fn has_room_for(&self, group: &GroupRef) -> bool {
+        if self.groups.contains_key(&group.id) {
+            return true;
+        }
+        let entry = group.id.len() + group.display.len() + 96;
+        serde_json::to_vec(self).is_ok_and(|b| b.len() + entry <= MAX_INDEX_BYTES)
+    }
+
     /// The index of a new resource: no groups yet.
     pub(crate) fn new(kind: Kind, name: &str) -> Self {
         MemberOf {
@@ -172,18 +186,30 @@ pub(crate) async fn create_index<K: Kv>(
     .await
 }
 
-/// Records a pending change of `member`'s membership in `group` in its index; its version, or
-/// `None` when the member has no open index (unknown, or being deleted).
+/// How a change of membership began.
+enum Begun {
+    /// Recorded as pending with this version.
+    Version(u64),
+    /// The member has no open index: unknown, or being deleted.
+    Gone,
+    /// Joining would grow the member's index past [`MAX_INDEX_BYTES`].
+    Full,
+}
+
+/// Records a pending change of `member`'s membership in `group` in its index.
 async fn begin<K: Kv>(
     kv: &K,
     group: &GroupRef,
     member: &str,
     join: bool,
-) -> Result<Option<u64>, StoreError> {
+) -> Result<Begun, StoreError> {
     cas::update_doc(kv, &keys::member_of(member), |index: Option<&MemberOf>| {
         let Some(index) = index.filter(|i| i.open) else {
-            return Ok::<_, ()>(Step::Keep(None));
+            return Ok::<_, ()>(Step::Keep(Begun::Gone));
         };
+        if join && !index.has_room_for(group) {
+            return Ok(Step::Keep(Begun::Full));
+        }
         let mut next = index.clone();
         next.n += 1;
         let (d, dv) = match index.groups.get(&group.id) {
@@ -202,7 +228,7 @@ async fn begin<K: Kv>(
             },
         );
         let version = next.n;
-        Ok(Step::Write(next, Some(version)))
+        Ok(Step::Write(next, Begun::Version(version)))
     })
     .await
     .map_err(store_error)
@@ -292,19 +318,31 @@ async fn write_state<K: Kv>(
     .map_err(store_error)
 }
 
-/// Adds `member` to `group` (its `display` as given). False when the member has no open index:
-/// it does not exist or is being deleted.
+/// What adding a member did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Added {
+    /// It is a member now.
+    Joined,
+    /// It does not exist (or is being deleted).
+    Gone,
+    /// It is in so many groups that its index has no room for another.
+    Full,
+}
+
+/// Adds `member` to `group` (its `display` as given).
 pub(crate) async fn add<K: Kv>(
     kv: &K,
     group: &GroupRef,
     member: &Member,
-) -> Result<bool, StoreError> {
-    let Some(version) = begin(kv, group, &member.id, true).await? else {
-        return Ok(false);
+) -> Result<Added, StoreError> {
+    let version = match begin(kv, group, &member.id, true).await? {
+        Begun::Version(v) => v,
+        Begun::Gone => return Ok(Added::Gone),
+        Begun::Full => return Ok(Added::Full),
     };
     write_state(kv, group.seq, member, version, true).await?;
     settle(kv, &group.id, &member.id, version).await?;
-    Ok(true)
+    Ok(Added::Joined)
 }
 
 /// Removes member `id` from `group` (a no-op when it is not a member).
@@ -315,13 +353,13 @@ pub(crate) async fn remove<K: Kv>(kv: &K, group: &GroupRef, id: &str) -> Result<
         display: None,
     };
     match begin(kv, group, id, false).await? {
-        Some(version) => {
+        Begun::Version(version) => {
             write_state(kv, group.seq, &member, version, false).await?;
             settle(kv, &group.id, id, version).await
         }
         // No open index: the member is gone or going; its delete removes it from the group, but
         // a group side without any index (left by an older bug) is cleared here for good.
-        None => match index(kv, id).await? {
+        Begun::Gone | Begun::Full => match index(kv, id).await? {
             None => write_state(kv, group.seq, &member, FIELD, false).await,
             Some(_) => Ok(()),
         },

@@ -26,7 +26,7 @@ mod versions;
 
 pub(crate) use cas::Pending;
 pub(crate) use lifecycle::{Created, DeleteRefused};
-pub(crate) use members::{Entry, GroupRef, Member, MemberOf};
+pub(crate) use members::{Added, Entry, GroupRef, MAX_INDEX_BYTES, Member, MemberOf};
 pub(crate) use migrate::Scrub;
 pub(crate) use resources::{DocState, ResourceDoc};
 pub(crate) use versions::GroupVersion;
@@ -314,12 +314,12 @@ impl<'k, K: Kv> Store<'k, K> {
         members::indexes(self.kv, ids).await
     }
 
-    /// Adds `member` to `group`; false when the member does not exist (or is being deleted).
+    /// Adds `member` to `group`.
     pub(crate) async fn add_member(
         &self,
         group: &GroupRef,
         member: &Member,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Added, StoreError> {
         members::add(self.kv, group, member).await
     }
 
