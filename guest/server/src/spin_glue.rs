@@ -38,6 +38,9 @@ const DRAIN_LIMIT: usize = 16 << 20;
 /// How long reading and discarding an oversized body may take.
 const DRAIN_TIME: Duration = Duration::from_secs(10);
 
+/// What this instance remembers between requests (it always serves the `default` store).
+static INSTANCE: crate::service::Instance = crate::service::Instance::new();
+
 /// Whether `wasi:keyvalue/batch` reads work on this store (cleared after the first failure:
 /// an instance's store is the same for every request it serves).
 static BATCH_READS: AtomicBool = AtomicBool::new(true);
@@ -282,6 +285,7 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         }
     };
     let kv = SpinKv { store, bucket };
-    let response = crate::service::handle(&kv, engine(strict), token.as_deref(), request).await;
+    let response =
+        crate::service::handle_in(&INSTANCE, &kv, engine(strict), token.as_deref(), request).await;
     Ok(into_response(response))
 }

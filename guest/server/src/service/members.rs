@@ -384,7 +384,7 @@ impl<K: Kv> Service<'_, K> {
         if attributes_changed {
             let mut hashes = body::SecretCache::default();
             current = self
-                .rewrite(group, None, |doc| {
+                .rewrite(group.kind, (group.seq, &group.doc.id), None, |doc| {
                     let patched = self
                         .engine
                         .apply_owned(with_members(&doc.res), patch.clone())?;

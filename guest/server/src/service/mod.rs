@@ -79,8 +79,35 @@ fn unauthorized() -> Response {
         .with_header("www-authenticate", "Bearer realm=\"scim\"")
 }
 
+/// What one instance of the service remembers between the requests it serves (a Spin
+/// instance keeps to one store): that the store holds layout v2, checked once, not per request.
+#[derive(Debug, Default)]
+pub struct Instance {
+    layout_checked: std::sync::atomic::AtomicBool,
+}
+
+impl Instance {
+    /// An instance that has checked nothing yet.
+    pub const fn new() -> Self {
+        Instance {
+            layout_checked: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
 /// Handles one request. Never panics on input: every failure becomes a SCIM Error response.
 pub async fn handle<K: Kv>(
+    kv: &K,
+    engine: &Engine,
+    token: Option<&str>,
+    request: Request,
+) -> Response {
+    handle_in(&Instance::default(), kv, engine, token, request).await
+}
+
+/// [`handle`] for an instance that serves many requests on the same store.
+pub async fn handle_in<K: Kv>(
+    instance: &Instance,
     kv: &K,
     engine: &Engine,
     token: Option<&str>,
@@ -89,7 +116,8 @@ pub async fn handle<K: Kv>(
     if let Err(refused) = authenticate(&request, token) {
         return refused;
     }
-    let outcome = match Store::open(kv, &|res| body::scrub_plain(engine, res)).await {
+    let scrub = |res: &mut serde_json::Map<String, Value>| body::scrub_plain(engine, res);
+    let outcome = match Store::open(kv, &scrub, &instance.layout_checked).await {
         Ok(store) => {
             let service = Service {
                 store,

@@ -67,24 +67,29 @@ impl<K: Kv> Service<'_, K> {
             .await
     }
 
-    /// Rewrites the document of `loaded` with what `compute` makes of the current one (`None`:
-    /// nothing to write), retrying on conflict. `if_match` checks the current version (users);
-    /// pass `None` where the caller checked it already (groups). Returns the resource as written.
+    /// Rewrites the document of resource `id` (sequence number `seq`) with what `compute` makes
+    /// of the current one (`None`: nothing to write), retrying on conflict. `if_match` checks the
+    /// current version (users); pass `None` where the caller checked it already (groups).
+    /// Returns the resource as written.
     pub(crate) async fn rewrite(
         &self,
-        loaded: &Loaded,
+        kind: Kind,
+        (seq, id): (u64, &str),
         if_match: Option<&Request>,
         mut compute: impl FnMut(&ResourceDoc) -> Result<Option<Rewrite>, Failure>,
     ) -> Result<Loaded, Failure> {
-        let kind = loaded.kind;
         for attempt in 0..crate::store::UPDATE_ATTEMPTS {
-            let Some(update) = self.store.begin_update(kind, loaded.seq).await? else {
+            let Some(update) = self.store.begin_update(kind, seq).await? else {
                 return Err(not_found(kind));
             };
             let current = update.doc().clone();
-            if current.s != DocState::Live || current.id != loaded.doc.id {
-                // Deleted meanwhile (or a stopped request left it): let a fresh load decide.
-                self.existing(kind, &loaded.doc.id).await?;
+            if current.id != id {
+                return Err(not_found(kind));
+            }
+            if current.s != DocState::Live {
+                // Not committed, or being deleted (perhaps left so by a stopped request): a load
+                // finishes what can be finished and says whether it exists.
+                self.existing(kind, id).await?;
                 self.store.backoff(attempt).await;
                 continue;
             }
@@ -95,13 +100,19 @@ impl<K: Kv> Service<'_, K> {
             }
             let Some(Rewrite { mut res, sec }) = compute(&current)? else {
                 return Ok(Loaded {
+                    kind,
+                    seq,
                     doc: current,
-                    ..loaded.clone()
                 });
             };
             body::check_limits(kind, &res)?;
             preconditions::touch(&mut res, version);
             let old_name = current.unique_name(kind).unwrap_or_default().to_string();
+            let loaded = Loaded {
+                kind,
+                seq,
+                doc: current.clone(),
+            };
             let new_name = get_ci(&res, kind.unique_attribute())
                 .and_then(Value::as_str)
                 .unwrap_or_default()
@@ -162,13 +173,19 @@ impl<K: Kv> Service<'_, K> {
         params: &[(String, String)],
     ) -> Outcome {
         let patch = body::parse(request)?;
-        let loaded = self.existing(kind, id).await?;
         if kind == Kind::Group {
+            let loaded = self.existing(kind, id).await?;
             return self.patch_group(&loaded, patch, request, params).await;
         }
+        // A user's PATCH reads the document once, in the rewrite.
+        let seq = self
+            .store
+            .locate(kind, id)
+            .await?
+            .ok_or_else(|| not_found(kind))?;
         let mut hashes = body::SecretCache::default();
         let written = self
-            .rewrite(&loaded, Some(request), |current| {
+            .rewrite(kind, (seq, id), Some(request), |current| {
                 let patched = self
                     .engine
                     .apply_owned(Value::Object(current.res.clone()), patch.clone())?;
@@ -205,7 +222,7 @@ impl<K: Kv> Service<'_, K> {
         };
         let if_match = (kind == Kind::User).then_some(request);
         let written = self
-            .rewrite(&loaded, if_match, |current| {
+            .rewrite(kind, (loaded.seq, id), if_match, |current| {
                 let mut res = res.clone();
                 res.insert("id".into(), Value::String(current.id.clone()));
                 if let Some(meta) = current.res.get("meta") {

@@ -107,10 +107,20 @@ pub(crate) struct Store<'k, K: Kv> {
 }
 
 impl<'k, K: Kv> Store<'k, K> {
-    /// The store over `kv`, migrated to layout v2 first if it is a v1 store. `scrub` takes
-    /// write-only values out of a resource (hashing them), for v1 documents that hold them.
-    pub(crate) async fn open(kv: &'k K, scrub: Scrub<'_>) -> Result<Self, StoreError> {
-        migrate::ensure(kv, scrub).await?;
+    /// The store over `kv`, migrated to layout v2 first if it is a v1 store (unless `checked`
+    /// says this instance has seen it in layout v2 already; it is set once it has). `scrub`
+    /// takes write-only values out of a resource (hashing them), for v1 documents that hold
+    /// them.
+    pub(crate) async fn open(
+        kv: &'k K,
+        scrub: Scrub<'_>,
+        checked: &std::sync::atomic::AtomicBool,
+    ) -> Result<Self, StoreError> {
+        use std::sync::atomic::Ordering;
+        if !checked.load(Ordering::Relaxed) {
+            migrate::ensure(kv, scrub).await?;
+            checked.store(true, Ordering::Relaxed);
+        }
         Ok(Store { kv })
     }
 
@@ -122,6 +132,12 @@ impl<'k, K: Kv> Store<'k, K> {
         Ok(lifecycle::visible(self.kv, kind, seq, doc)
             .await?
             .map(|doc| Loaded { kind, seq, doc }))
+    }
+
+    /// The sequence number behind `id` (the document is not read, so the resource may not
+    /// exist: an update checks).
+    pub(crate) async fn locate(&self, kind: Kind, id: &str) -> Result<Option<u64>, StoreError> {
+        resources::seq_for(self.kv, kind, id).await
     }
 
     /// The resources at `seqs` that exist, in order.
