@@ -1,21 +1,12 @@
 //! POST /Users, POST /Groups (RFC 7644 §3.3): a new resource with a fresh id, its unique name
 //! claimed and, for a group, its members added once it exists.
-use scim_patch::ScimError;
 use serde_json::{Value, json};
 
-use super::{Failure, Outcome, Service, body, members};
+use super::{Outcome, Service, body, members, taken};
 use crate::http::Request;
 use crate::kv::Kv;
 use crate::project::Projection;
 use crate::store::{Created, Kind, Store};
-
-/// 409 uniqueness (RFC 7644 §3.12).
-pub(crate) fn taken(kind: Kind, name: &str) -> Failure {
-    Failure::Scim(ScimError::uniqueness(format!(
-        "{} \"{name}\" is already in use",
-        kind.unique_attribute()
-    )))
-}
 
 impl<K: Kv> Service<'_, K> {
     pub(crate) async fn create(

@@ -14,10 +14,12 @@ use crate::store::{Kind, Store};
 
 mod body;
 mod create;
+mod member_scope;
 mod members;
 mod preconditions;
 mod remove;
 mod render;
+mod rewrite;
 mod search;
 mod update;
 
@@ -42,6 +44,14 @@ impl From<StoreError> for Failure {
 }
 
 pub(crate) type Outcome = Result<Response, Failure>;
+
+/// 409 uniqueness (RFC 7644 §3.12).
+pub(crate) fn taken(kind: Kind, name: &str) -> Failure {
+    Failure::Scim(ScimError::uniqueness(format!(
+        "{} \"{name}\" is already in use",
+        kind.unique_attribute()
+    )))
+}
 
 /// 404 for a resource of `kind`.
 pub(crate) fn not_found(kind: Kind) -> Failure {

@@ -1,7 +1,7 @@
 //! DELETE /Users/{id}, DELETE /Groups/{id} (RFC 7644 §3.6): the resource leaves every group
 //! (and a group's members leave it) before it stops existing, so no group lists a deleted user
 //! and no user lists a deleted group (`store::lifecycle`).
-use super::update::refuse_external;
+use super::rewrite::refuse_external;
 use super::{Failure, Outcome, Service, preconditions};
 use crate::http::{Request, Response};
 use crate::kv::Kv;

@@ -32,6 +32,18 @@ pub(crate) enum CasError<E> {
     Contended(String),
 }
 
+impl<E: std::fmt::Debug> CasError<E> {
+    /// As a storage failure (for callers whose change never refuses, or reports refusals
+    /// otherwise).
+    pub(crate) fn into_store_error(self) -> StoreError {
+        match self {
+            CasError::Store(e) => e,
+            CasError::Contended(key) => StoreError(format!("{key} kept changing")),
+            CasError::Refused(e) => StoreError(format!("refused: {e:?}")),
+        }
+    }
+}
+
 impl<E> From<StoreError> for CasError<E> {
     fn from(e: StoreError) -> Self {
         CasError::Store(e)

@@ -13,18 +13,11 @@ use serde_json::Value;
 
 use super::cas::{self, CasError, Step};
 use super::liveness::{self, Already, Life};
-use super::members::{self, GroupRef};
+use super::member_of::{self, GroupRef};
+use super::members;
 use super::resources::{self, DocState, ResourceDoc};
 use super::{Kind, external_ids, ids, keys, names, versions};
 use crate::kv::{Kv, StoreError};
-
-fn store_error<E: std::fmt::Debug>(error: CasError<E>) -> StoreError {
-    match error {
-        CasError::Store(e) => e,
-        CasError::Contended(key) => StoreError(format!("{key} kept changing")),
-        CasError::Refused(e) => StoreError(format!("refused: {e:?}")),
-    }
-}
 
 /// Whether the resource at `seq` exists now, finishing whatever a stopped request left: a
 /// committed create still marked `new` is marked `live`, a begun delete is completed. Returns
@@ -76,7 +69,7 @@ async fn mark_live<K: Kv>(kv: &K, kind: Kind, seq: u64) -> Result<(), StoreError
         },
     )
     .await
-    .map_err(store_error)
+    .map_err(CasError::into_store_error)
 }
 
 /// Whether resource `seq` holds the claim on `lower_name`. A pending owner is aborted (so the
@@ -179,7 +172,7 @@ pub(crate) async fn create<K: Kv>(
     let lower = name.to_lowercase();
     let external_id = doc.external_id().map(str::to_string);
     resources::write_new(kv, kind, seq, doc).await?;
-    members::create_index(kv, &id, kind, &name).await?;
+    member_of::create_index(kv, &id, kind, &name).await?;
     if !claim(kv, kind, &lower, seq).await? {
         discard(kv, kind, seq, &id).await?;
         return Ok(Created::NameTaken);
@@ -248,7 +241,7 @@ pub(crate) async fn delete<K: Kv, E: std::fmt::Debug>(
     match begun {
         Ok(()) => {}
         Err(CasError::Refused(refused)) => return Ok(Err(refused)),
-        Err(other) => return Err(store_error(other)),
+        Err(other) => return Err(other.into_store_error()),
     }
     finish_delete(kv, kind, seq).await?;
     Ok(Ok(()))
@@ -284,7 +277,7 @@ pub(crate) async fn finish_delete<K: Kv>(kv: &K, kind: Kind, seq: u64) -> Result
 
 /// Takes a resource being deleted out of every group (and, for a group, every member out of it).
 async fn detach<K: Kv>(kv: &K, kind: Kind, seq: u64, doc: &ResourceDoc) -> Result<(), StoreError> {
-    if let Some((version, groups)) = members::close(kv, &doc.id).await? {
+    if let Some((version, groups)) = member_of::close(kv, &doc.id).await? {
         for (_, entry) in groups {
             members::expel(kv, entry.s, &doc.id, version).await?;
             versions::step(kv, entry.s, None).await?;
@@ -320,7 +313,7 @@ pub(crate) async fn finish_rename<K: Kv>(
 ) -> Result<(), StoreError> {
     let group = group_ref(seq, doc);
     for member in members::all(kv, seq).await? {
-        members::rename_in_index(kv, &group, &member.id).await?;
+        member_of::rename_in_index(kv, &group, &member.id).await?;
     }
     let dv = doc.dv;
     cas::update_doc(
@@ -340,5 +333,5 @@ pub(crate) async fn finish_rename<K: Kv>(
         },
     )
     .await
-    .map_err(store_error)
+    .map_err(CasError::into_store_error)
 }

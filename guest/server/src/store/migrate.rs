@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 
 use super::cas::{self, Step};
 use super::codec::{self, Envelope, IntForm};
-use super::members::{Entry, Member, MemberOf};
+use super::member_of::{Entry, MemberOf};
+use super::members::Member;
 use super::resources::{DocState, ResourceDoc};
 use super::{Kind, keys};
 use crate::kv::{Kv, StoreError};

@@ -6,7 +6,7 @@
 //!
 //! The service talks to [`Store`]; the submodules are the layout's parts:
 //! `keys` (the key families), `codec` (counters and write-id envelopes), `cas` (verified
-//! read-modify-write), `ids`, `liveness`, `names`, `external_ids`, `resources`, `members`,
+//! read-modify-write), `ids`, `liveness`, `names`, `external_ids`, `resources`, `member_of` and `members`,
 //! `lifecycle` (create/delete), `migrate`.
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,6 +18,7 @@ mod ids;
 mod keys;
 mod lifecycle;
 mod liveness;
+mod member_of;
 mod members;
 mod migrate;
 mod names;
@@ -26,7 +27,8 @@ mod versions;
 
 pub(crate) use cas::Pending;
 pub(crate) use lifecycle::{Created, DeleteRefused};
-pub(crate) use members::{Added, Entry, GroupRef, MAX_INDEX_BYTES, Member, MemberOf};
+pub(crate) use member_of::{Entry, GroupRef, MAX_INDEX_BYTES, MemberOf};
+pub(crate) use members::{Added, Member};
 pub(crate) use migrate::Scrub;
 pub(crate) use resources::{DocState, ResourceDoc};
 pub(crate) use versions::GroupVersion;
@@ -327,7 +329,7 @@ impl<'k, K: Kv> Store<'k, K> {
         &self,
         ids: &[String],
     ) -> Result<Vec<Option<MemberOf>>, StoreError> {
-        members::indexes(self.kv, ids).await
+        member_of::indexes(self.kv, ids).await
     }
 
     /// Adds `member` to `group`.
@@ -346,7 +348,7 @@ impl<'k, K: Kv> Store<'k, K> {
 
     /// The groups that hold resource `id`, checked (group id, index entry).
     pub(crate) async fn groups_of(&self, id: &str) -> Result<Vec<(String, Entry)>, StoreError> {
-        match members::index(self.kv, id).await? {
+        match member_of::index(self.kv, id).await? {
             Some(index) => members::groups_of(self.kv, id, &index).await,
             None => Ok(Vec::new()),
         }
@@ -354,7 +356,7 @@ impl<'k, K: Kv> Store<'k, K> {
 
     /// Records resource `id`'s new unique name for the groups that list it.
     pub(crate) async fn rename_member(&self, id: &str, name: &str) -> Result<(), StoreError> {
-        members::rename_member(self.kv, id, name).await
+        member_of::rename_member(self.kv, id, name).await
     }
 
     /// Copies a renamed group's display into its members' indexes and clears the intent.
