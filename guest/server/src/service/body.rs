@@ -141,9 +141,8 @@ impl SecretCache {
             let hash = match self.hashed.get(&text) {
                 Some(hash) => hash.clone(),
                 None => {
-                    let hash = crate::password::hash(&text).map_err(|e| {
-                        Failure::Store(StoreError(format!("password hashing failed: {e}")))
-                    })?;
+                    let hash = crate::password::hash(&text)
+                        .map_err(|e| Failure::Internal(format!("password hashing failed: {e}")))?;
                     self.hashed.insert(text, hash.clone());
                     hash
                 }
@@ -172,6 +171,8 @@ pub(crate) fn scrub_plain(
 ) -> Result<BTreeMap<String, String>, StoreError> {
     take_secrets(engine, res).map_err(|e| match e {
         Failure::Store(e) => e,
-        Failure::Scim(e) => StoreError(e.detail),
+        // Hashing is all that can fail here.
+        Failure::Internal(cause) => StoreError(cause),
+        Failure::Scim(e) => StoreError(format!("{e}")),
     })
 }

@@ -222,9 +222,7 @@ impl<K: Kv> Service<'_, K> {
             .engine
             .apply_owned(with_members(&group.doc.res), patch.clone())?;
         let Value::Object(mut patched) = patched else {
-            return Err(Failure::Store(crate::kv::StoreError(
-                "the engine returned a non-object".into(),
-            )));
+            return Err(Failure::Internal("the engine returned a non-object".into()));
         };
         let after = listed(patched.shift_remove("members"));
         let resolved = self

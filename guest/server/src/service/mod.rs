@@ -25,10 +25,22 @@ mod update;
 
 pub use body::MAX_BODY_BYTES;
 
-/// Why a request failed: a SCIM error for the client, or a storage failure (logged, 500).
+/// Why a request failed: a SCIM error for the client, a storage failure, or another failure
+/// of the service itself (both logged with their cause, and answered with a bare 500).
 pub(crate) enum Failure {
     Scim(ScimError),
     Store(StoreError),
+    Internal(String),
+}
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Scim(e) => write!(f, "{e}"),
+            Failure::Store(e) => write!(f, "storage: {e}"),
+            Failure::Internal(cause) => write!(f, "internal: {cause}"),
+        }
+    }
 }
 
 impl From<ScimError> for Failure {
@@ -145,6 +157,13 @@ pub async fn handle_in<K: Kv>(
             eprintln!(
                 "scim-spin: {} {}: storage failure: {}",
                 request.method, request.path, e.0
+            );
+            Response::error(&error(500, "An unexpected error occurred"))
+        }
+        Err(Failure::Internal(cause)) => {
+            eprintln!(
+                "scim-spin: {} {}: internal failure: {cause}",
+                request.method, request.path
             );
             Response::error(&error(500, "An unexpected error occurred"))
         }

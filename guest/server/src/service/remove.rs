@@ -31,12 +31,3 @@ impl<K: Kv> Service<'_, K> {
         }
     }
 }
-
-impl std::fmt::Debug for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Scim(e) => write!(f, "{e}"),
-            Failure::Store(e) => write!(f, "storage: {e}"),
-        }
-    }
-}

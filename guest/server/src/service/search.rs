@@ -320,10 +320,10 @@ impl<K: Kv> Service<'_, K> {
             page.total = total;
             page.window.truncate(window);
         }
-        Err(Failure::Store(crate::kv::StoreError(format!(
+        Err(Failure::Internal(format!(
             "the {} list kept changing while it was read",
             kind.name()
-        ))))
+        )))
     }
 
     /// Sorts the matches' keys and loads the requested page.

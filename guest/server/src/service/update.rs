@@ -62,9 +62,7 @@ impl<K: Kv> Service<'_, K> {
                     .engine
                     .apply_owned(Value::Object(current.res.clone()), patch.clone())?;
                 let Value::Object(mut res) = patched else {
-                    return Err(Failure::Store(crate::kv::StoreError(
-                        "the engine returned a non-object".into(),
-                    )));
+                    return Err(Failure::Internal("the engine returned a non-object".into()));
                 };
                 let mut sec = current.sec.clone();
                 sec.extend(hashes.take_secrets(self.engine, &mut res)?);
