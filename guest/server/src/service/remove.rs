@@ -2,7 +2,7 @@
 //! (and a group's members leave it) before it stops existing, so no group lists a deleted user
 //! and no user lists a deleted group (`store::lifecycle`).
 use super::rewrite::refuse_external;
-use super::{Failure, Outcome, Service, preconditions};
+use super::{Outcome, Service, preconditions};
 use crate::http::{Request, Response};
 use crate::kv::Kv;
 use crate::store::{DeleteRefused, Kind};
