@@ -1194,12 +1194,21 @@ fn bad_input_gets_scim_errors(target: Target) {
     let big_patch =
         patch_op(json!([{"op": "replace", "path": "title", "value": "y".repeat(3 << 20)}]));
     c.patch(&bob_path, &big_patch).scim_error(413, None, None);
-    // ... while one well under it is fine.
+    // ... while one well under it is fine, up to the 256 KiB a stored resource may take.
     let r = c.patch_ok(
         &bob_path,
-        json!([{"op": "replace", "path": "title", "value": "t".repeat(512 << 10)}]),
+        json!([{"op": "replace", "path": "title", "value": "t".repeat(200 << 10)}]),
     );
-    assert_eq!(r["title"].as_str().map(str::len), Some(512 << 10));
+    assert_eq!(r["title"].as_str().map(str::len), Some(200 << 10));
+    // A body under the request limit whose result would be over the stored-resource bound: 413.
+    let too_big_to_store =
+        patch_op(json!([{"op": "replace", "path": "title", "value": "u".repeat(300 << 10)}]));
+    c.patch(&bob_path, &too_big_to_store)
+        .scim_error(413, None, None);
+    assert_eq!(
+        c.fetch(&bob_path)["title"].as_str().map(str::len),
+        Some(200 << 10)
+    );
 
     // Unknown attributes.
     c.patch(

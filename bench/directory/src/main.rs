@@ -1,0 +1,110 @@
+//! `directory-bench`: the directory and PATCH-throughput runs against `scim-host serve`
+//! (README "Directory scale"). Without `--url` it starts a release `scim-host serve` on a fresh
+//! SQLite database and reports its memory at the end.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use scim_directory_bench::{DirectoryPlan, PatchPlan, ServeNode, clients, fresh_database};
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "Load harness for scim-host serve: an Entra-style directory, or PATCH throughput"
+)]
+struct Args {
+    /// What to run.
+    #[arg(long, value_enum, default_value_t = Mode::Directory)]
+    mode: Mode,
+    /// Users to provision (directory mode).
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
+    /// Members per group PATCH while the group is filled (directory mode).
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Single member adds/removes and reads of each kind on the full group (directory mode).
+    #[arg(long, default_value_t = 1_000)]
+    samples: usize,
+    /// PATCH requests in all (patch mode).
+    #[arg(long, default_value_t = 30_000)]
+    patches: usize,
+    /// Concurrent keep-alive clients.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// A running node's SCIM base URL (`http://HOST:PORT/scim/v2`); repeatable, the clients are
+    /// spread over them. Without it the harness starts its own node.
+    #[arg(long = "url", value_name = "URL")]
+    urls: Vec<String>,
+    /// The `scim-host` binary to start when no `--url` is given.
+    #[arg(long, value_name = "FILE", default_value = "target/release/scim-host")]
+    serve_bin: PathBuf,
+    /// The bearer token (the nodes' `scim_token`).
+    #[arg(long, default_value = "directory-bench")]
+    token: String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Mode {
+    /// Provision users the Entra way, fill one group, then single member changes and reads.
+    Directory,
+    /// PATCH one user from every client at once.
+    Patch,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let database = fresh_database();
+    let node = match args.urls.is_empty() {
+        true => Some(ServeNode::start(
+            &args.serve_bin,
+            &[
+                "--db".to_owned(),
+                database.join("kv.db").display().to_string(),
+            ],
+            &args.token,
+        )?),
+        false => None,
+    };
+    let urls = match &node {
+        Some(node) => vec![node.url().to_owned()],
+        None => args.urls.clone(),
+    };
+    let clients = clients(&urls, args.clients, &args.token)?;
+    let unexpected = match args.mode {
+        Mode::Directory => {
+            let plan = DirectoryPlan {
+                users: args.users,
+                batch: args.batch,
+                samples: args.samples,
+            };
+            let report = scim_directory_bench::directory::run(&clients, &plan)?;
+            println!("{report}");
+            report.unexpected()
+        }
+        Mode::Patch => {
+            let plan = PatchPlan {
+                requests: args.patches,
+            };
+            let report = scim_directory_bench::throughput::run(&clients, &plan)?;
+            println!("{report}");
+            report.patches.unexpected
+        }
+    };
+    if let Some((rss, peak)) = node.as_ref().and_then(ServeNode::memory_kib) {
+        println!(
+            "serve's memory: {} MiB now, {} MiB at peak",
+            rss / 1024,
+            peak / 1024
+        );
+    }
+    drop(node);
+    if database.exists() {
+        std::fs::remove_dir_all(&database)
+            .with_context(|| format!("removing {}", database.display()))?;
+    }
+    anyhow::ensure!(
+        unexpected == 0,
+        "{unexpected} requests got an answer they should not have"
+    );
+    Ok(())
+}
