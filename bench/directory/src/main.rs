@@ -35,6 +35,13 @@ struct Args {
     /// spread over them. Without it the harness starts its own node.
     #[arg(long = "url", value_name = "URL")]
     urls: Vec<String>,
+    /// Nodes to start when no `--url` is given (more than one needs `--redis`).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// Start the nodes on this Redis (`redis://HOST:PORT/DB`, flushed by you beforehand) through
+    /// a Spin runtime-config file, instead of on a fresh SQLite database.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
     /// The `scim-host` binary to start when no `--url` is given.
     #[arg(long, value_name = "FILE", default_value = "target/release/scim-host")]
     serve_bin: PathBuf,
@@ -54,20 +61,10 @@ enum Mode {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let database = fresh_database();
-    let node = match args.urls.is_empty() {
-        true => Some(ServeNode::start(
-            &args.serve_bin,
-            &[
-                "--db".to_owned(),
-                database.join("kv.db").display().to_string(),
-            ],
-            &args.token,
-        )?),
-        false => None,
-    };
-    let urls = match &node {
-        Some(node) => vec![node.url().to_owned()],
-        None => args.urls.clone(),
+    let nodes = start_nodes(&args, &database)?;
+    let urls: Vec<String> = match nodes.is_empty() {
+        true => args.urls.clone(),
+        false => nodes.iter().map(|node| node.url().to_owned()).collect(),
     };
     let clients = clients(&urls, args.clients, &args.token)?;
     let unexpected = match args.mode {
@@ -90,14 +87,12 @@ fn main() -> anyhow::Result<()> {
             report.patches.unexpected
         }
     };
-    if let Some((rss, peak)) = node.as_ref().and_then(ServeNode::memory_kib) {
-        println!(
-            "serve's memory: {} MiB now, {} MiB at peak",
-            rss / 1024,
-            peak / 1024
-        );
+    for (i, node) in nodes.iter().enumerate() {
+        if let Some((rss, peak)) = node.memory_kib() {
+            println!("node {}'s memory: {} MiB now, {} MiB at peak", i + 1, rss / 1024, peak / 1024);
+        }
     }
-    drop(node);
+    drop(nodes);
     if database.exists() {
         std::fs::remove_dir_all(&database)
             .with_context(|| format!("removing {}", database.display()))?;
@@ -107,4 +102,29 @@ fn main() -> anyhow::Result<()> {
         "{unexpected} requests got an answer they should not have"
     );
     Ok(())
+}
+
+/// The nodes the harness starts itself (none when `--url` names running ones): on one fresh
+/// SQLite database, or all on `--redis` through a runtime-config file.
+fn start_nodes(args: &Args, database: &std::path::Path) -> anyhow::Result<Vec<ServeNode>> {
+    if !args.urls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let store = match &args.redis {
+        Some(url) => {
+            std::fs::create_dir_all(database)
+                .with_context(|| format!("creating {}", database.display()))?;
+            let config = database.join("runtime-config.toml");
+            let table = format!("[key_value_store.default]\ntype = \"redis\"\nurl = {url:?}\n");
+            std::fs::write(&config, table).with_context(|| format!("writing {}", config.display()))?;
+            vec!["--runtime-config-file".to_owned(), config.display().to_string()]
+        }
+        None => {
+            anyhow::ensure!(args.nodes == 1, "several nodes need a shared store: give --redis");
+            vec!["--db".to_owned(), database.join("kv.db").display().to_string()]
+        }
+    };
+    (0..args.nodes.max(1))
+        .map(|_| ServeNode::start(&args.serve_bin, &store, &args.token))
+        .collect()
 }

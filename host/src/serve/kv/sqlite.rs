@@ -18,14 +18,15 @@
 //!
 //! Every multi-statement operation (`increment`, `swap`, `set_many`) runs in one
 //! `BEGIN IMMEDIATE` transaction, so neither concurrent requests of this server nor another
-//! process using the same file can interleave with it. All database work runs on tokio's
-//! blocking pool, never on the async workers. The connection is shared behind a mutex, so
+//! process using the same file can interleave with it. A point operation (one key) runs on the
+//! calling task when the connection is free, and everything else, or anything that would wait
+//! for the connection, on tokio's blocking pool. The connection is shared behind a mutex, so
 //! operations of concurrent requests are serialised; the file is in WAL mode with a busy
 //! timeout so other readers of the file do not make requests fail, and `synchronous=NORMAL`
 //! (consistent after a crash; a power cut may lose the last commits).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -114,6 +115,21 @@ impl SqliteKv {
         self.inner.path.as_deref()
     }
 
+    /// Runs a point operation (one key, a statement or two): right here when the connection
+    /// is free — handing a statement of a few microseconds to the blocking pool costs more than
+    /// the statement — else on the blocking pool, so waiting for a busy connection never holds
+    /// an async worker.
+    async fn with_connection_quick<R, F>(&self, work: F) -> Result<R, KvError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R, KvError> + Send + 'static,
+    {
+        match run_if_free(&self.inner.connection, work) {
+            Ok(done) => done,
+            Err(work) => self.with_connection(work).await,
+        }
+    }
+
     /// Runs `work` with the connection on tokio's blocking pool.
     async fn with_connection<R, F>(&self, work: F) -> Result<R, KvError>
     where
@@ -129,21 +145,21 @@ impl SqliteKv {
     /// The value of `key` in `store`, or `None` when it is absent.
     pub async fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let (store, key) = (store.to_owned(), key.to_owned());
-        self.with_connection(move |conn| select_value(conn, &store, &key))
+        self.with_connection_quick(move |conn| select_value(conn, &store, &key))
             .await
     }
 
     /// Stores `value` under `key`, replacing any previous value.
     pub async fn set(&self, store: &str, key: &str, value: Vec<u8>) -> Result<(), KvError> {
         let (store, key) = (store.to_owned(), key.to_owned());
-        self.with_connection(move |conn| upsert(conn, &store, &key, &value))
+        self.with_connection_quick(move |conn| upsert(conn, &store, &key, &value))
             .await
     }
 
     /// Removes `key`; removing an absent key succeeds.
     pub async fn delete(&self, store: &str, key: &str) -> Result<(), KvError> {
         let (store, key) = (store.to_owned(), key.to_owned());
-        self.with_connection(move |conn| {
+        self.with_connection_quick(move |conn| {
             conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")
                 .and_then(|mut stmt| stmt.execute(params![store, key]))
                 .map(drop)
@@ -155,7 +171,7 @@ impl SqliteKv {
     /// Whether `key` has a value.
     pub async fn exists(&self, store: &str, key: &str) -> Result<bool, KvError> {
         let (store, key) = (store.to_owned(), key.to_owned());
-        self.with_connection(move |conn| {
+        self.with_connection_quick(move |conn| {
             conn.prepare_cached("SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2")
                 .and_then(|mut stmt| stmt.exists(params![store, key]))
                 .map_err(|e| KvError::sqlite("exists failed", e))
@@ -241,7 +257,7 @@ impl SqliteKv {
     /// Fails without writing when the stored value is not 8 bytes long or the sum overflows.
     pub async fn increment(&self, store: &str, key: &str, delta: i64) -> Result<i64, KvError> {
         let (store, key) = (store.to_owned(), key.to_owned());
-        self.with_connection(move |conn| {
+        self.with_connection_quick(move |conn| {
             in_transaction(conn, |tx| {
                 let current = match select_value(tx, &store, &key)? {
                     None => 0,
@@ -275,7 +291,7 @@ impl SqliteKv {
         value: Vec<u8>,
     ) -> Result<SwapOutcome, KvError> {
         let (store, key) = (store.to_owned(), key.to_owned());
-        self.with_connection(move |conn| {
+        self.with_connection_quick(move |conn| {
             in_transaction(conn, |tx| {
                 let changed = match &expected {
                     Some(old) => tx
@@ -307,6 +323,19 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     connection
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs `work` on the connection if nobody holds it (recovering a poisoned lock as [`lock`]
+/// does), else hands `work` back.
+fn run_if_free<R, F>(connection: &Mutex<Connection>, work: F) -> Result<Result<R, KvError>, F>
+where
+    F: FnOnce(&mut Connection) -> Result<R, KvError>,
+{
+    match connection.try_lock() {
+        Ok(mut connection) => Ok(work(&mut connection)),
+        Err(TryLockError::Poisoned(poisoned)) => Ok(work(&mut poisoned.into_inner())),
+        Err(TryLockError::WouldBlock) => Err(work),
+    }
 }
 
 /// Decodes a counter written by `increment`.
