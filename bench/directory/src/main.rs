@@ -89,7 +89,12 @@ fn main() -> anyhow::Result<()> {
     };
     for (i, node) in nodes.iter().enumerate() {
         if let Some((rss, peak)) = node.memory_kib() {
-            println!("node {}'s memory: {} MiB now, {} MiB at peak", i + 1, rss / 1024, peak / 1024);
+            println!(
+                "node {}'s memory: {} MiB now, {} MiB at peak",
+                i + 1,
+                rss / 1024,
+                peak / 1024
+            );
         }
     }
     drop(nodes);
@@ -116,12 +121,22 @@ fn start_nodes(args: &Args, database: &std::path::Path) -> anyhow::Result<Vec<Se
                 .with_context(|| format!("creating {}", database.display()))?;
             let config = database.join("runtime-config.toml");
             let table = format!("[key_value_store.default]\ntype = \"redis\"\nurl = {url:?}\n");
-            std::fs::write(&config, table).with_context(|| format!("writing {}", config.display()))?;
-            vec!["--runtime-config-file".to_owned(), config.display().to_string()]
+            std::fs::write(&config, table)
+                .with_context(|| format!("writing {}", config.display()))?;
+            vec![
+                "--runtime-config-file".to_owned(),
+                config.display().to_string(),
+            ]
         }
         None => {
-            anyhow::ensure!(args.nodes == 1, "several nodes need a shared store: give --redis");
-            vec!["--db".to_owned(), database.join("kv.db").display().to_string()]
+            anyhow::ensure!(
+                args.nodes == 1,
+                "several nodes need a shared store: give --redis"
+            );
+            vec![
+                "--db".to_owned(),
+                database.join("kv.db").display().to_string(),
+            ]
         }
     };
     (0..args.nodes.max(1))

@@ -7,8 +7,12 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
+use tokio::sync::Semaphore;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    UpdateDeadline,
+};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
@@ -22,12 +26,22 @@ use super::variables::Variables;
 /// How often the epoch advances: how often a running guest yields and checks its deadline.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(50);
 
+/// Instances that may run at once: the pooling allocator keeps this many slots (as Spin's
+/// default does), and a request beyond them waits for a slot instead of failing.
+const MAX_INSTANCES: u32 = 1000;
+
+/// Linear memory a freed slot keeps mapped for the next instance (the rest is decommitted): a
+/// request's heap is mostly under this, so the next one starts without page faults.
+const MEMORY_KEEP_RESIDENT: usize = 4 << 20;
+
 /// The component, compiled and linked against the Spin host interfaces.
 pub(crate) struct SpinRuntime {
     engine: Engine,
     pre: ServicePre<RequestState>,
     shared: Shared,
     limits: ServeLimits,
+    /// One permit per pooled instance slot.
+    slots: Semaphore,
 }
 
 /// Why a request produced no response from the component. Every case becomes the generic
@@ -76,7 +90,8 @@ impl SpinRuntime {
         config
             .wasm_component_model(true)
             .wasm_component_model_async(true)
-            .epoch_interruption(true);
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(&limits)));
         let engine = Engine::new(&config)?;
         let component = Component::from_binary(&engine, component)?;
 
@@ -100,6 +115,7 @@ impl SpinRuntime {
                 variables: Arc::new(variables),
             },
             limits,
+            slots: Semaphore::new(MAX_INSTANCES as usize),
         })
     }
 
@@ -134,6 +150,11 @@ impl SpinRuntime {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
+        // Held until the store (and its instance) is dropped at the end of this function.
+        let _slot =
+            self.slots.acquire().await.map_err(|_| {
+                RunError::Trap(wasmtime::format_err!("the runtime is shutting down"))
+            })?;
         let mut store = Store::new(
             &self.engine,
             RequestState::new(&self.shared, self.limits.max_memory_bytes),
@@ -196,4 +217,24 @@ impl SpinRuntime {
             Ok(Err(error)) | Err(error) => Err(RunError::Trap(error)),
         }
     }
+}
+
+/// The pooling allocator's configuration (Spin runs its components on one too): instance slots
+/// are made once and reused, so a request neither maps nor unmaps memory, and a slot's memory is
+/// capped at the per-request limit.
+fn pooling(limits: &ServeLimits) -> PoolingAllocationConfig {
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(MAX_INSTANCES)
+        .total_core_instances(4 * MAX_INSTANCES)
+        .total_memories(2 * MAX_INSTANCES)
+        .total_tables(2 * MAX_INSTANCES)
+        .total_stacks(MAX_INSTANCES)
+        .max_memory_size(limits.max_memory_bytes)
+        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+        .table_keep_resident(64 << 10)
+        // Where the kernel has PAGEMAP_SCAN (Linux 6.7+), a freed slot resets only the pages
+        // the request dirtied, not all it keeps resident.
+        .pagemap_scan(Enabled::Auto);
+    pooling
 }

@@ -207,6 +207,11 @@ async fn serve_connection(
     context: Arc<Context>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // A response goes out as soon as it is written: with Nagle's algorithm on, a response in
+    // two segments waits for the client's delayed ACK (40 ms) before its second.
+    if let Err(error) = stream.set_nodelay(true) {
+        eprintln!("scim-host: cannot set TCP_NODELAY for {peer}: {error}");
+    }
     let service = service_fn(move |request| {
         let context = Arc::clone(&context);
         async move { Ok::<_, Infallible>(handle(&context, peer, request).await) }
