@@ -91,7 +91,7 @@ impl SpinRuntime {
             .wasm_component_model(true)
             .wasm_component_model_async(true)
             .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(&limits)));
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling()));
         let engine = Engine::new(&config)?;
         let component = Component::from_binary(&engine, component)?;
 
@@ -220,9 +220,10 @@ impl SpinRuntime {
 }
 
 /// The pooling allocator's configuration (Spin runs its components on one too): instance slots
-/// are made once and reused, so a request neither maps nor unmaps memory, and a slot's memory is
-/// capped at the per-request limit.
-fn pooling(limits: &ServeLimits) -> PoolingAllocationConfig {
+/// are made once and reused, so a request neither maps nor unmaps memory. A slot is as large as
+/// any 32-bit memory; the per-request cap is the store's limiter (`ServeLimits::max_memory_bytes`),
+/// so an instance over it fails as it would without the pool.
+fn pooling() -> PoolingAllocationConfig {
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         .total_component_instances(MAX_INSTANCES)
@@ -230,7 +231,6 @@ fn pooling(limits: &ServeLimits) -> PoolingAllocationConfig {
         .total_memories(2 * MAX_INSTANCES)
         .total_tables(2 * MAX_INSTANCES)
         .total_stacks(MAX_INSTANCES)
-        .max_memory_size(limits.max_memory_bytes)
         .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
         .table_keep_resident(64 << 10)
         // Where the kernel has PAGEMAP_SCAN (Linux 6.7+), a freed slot resets only the pages
