@@ -4,13 +4,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
 use crate::bindings::PatchEnginePre;
 use crate::sandbox::EPOCH_TICK;
 use crate::sandbox::HostState;
-use crate::{CpuLimit, HostError, Limits, Patcher};
+use crate::{CompileCache, CpuLimit, HostError, Limits, Patcher};
 
 /// The engine component built from `guest/engine` by this crate's build script, embedded in the
 /// binary.
@@ -34,16 +34,28 @@ pub(crate) struct Shared {
 }
 
 impl PatchEngine {
-    /// Compiles the embedded engine component ([`EMBEDDED_COMPONENT`]) with the default [`Limits`].
+    /// Compiles the embedded engine component ([`EMBEDDED_COMPONENT`]) with the default
+    /// [`Limits`] (or loads it from the compile cache: [`CompileCache::from_env`]).
     pub fn new() -> Result<Self, HostError> {
         Self::from_bytes(EMBEDDED_COMPONENT, Limits::default())
     }
 
-    /// Compiles an engine component from its binary encoding.
+    /// Compiles an engine component from its binary encoding, through the compile cache the
+    /// environment asks for ([`CompileCache::from_env`]).
     ///
     /// Fails with [`HostError::Load`] when `bytes` is not a component wasmtime can compile, or
     /// when it does not fit the `scim:patch/engine` world with only WASI imports.
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Self, HostError> {
+        Self::from_bytes_with_cache(bytes, limits, &CompileCache::from_env())
+    }
+
+    /// As [`PatchEngine::from_bytes`], loading and keeping the compiled component in `cache`
+    /// ([`CompileCache::Off`]: compile every time, write nothing).
+    pub fn from_bytes_with_cache(
+        bytes: &[u8],
+        limits: Limits,
+        cache: &CompileCache,
+    ) -> Result<Self, HostError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         match limits.cpu {
@@ -54,7 +66,7 @@ impl PatchEngine {
         if let CpuLimit::Deadline(_) = limits.cpu {
             start_epoch_ticker(&engine)?;
         }
-        let component = Component::from_binary(&engine, bytes).map_err(HostError::Load)?;
+        let component = cache.component(&engine, bytes).map_err(HostError::Load)?;
 
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(HostError::Load)?;

@@ -1,5 +1,6 @@
 //! A wasmtime host for the `scim-patch` engine component (`wit/engine.wit`, world `patch-engine`),
-//! and ([`serve`]) a local runner for the `scim-spin` Spin HTTP component.
+//! and (`serve`, with the default feature of the same name) a local runner for the `scim-spin`
+//! Spin HTTP component.
 //!
 //! The engine is a WebAssembly component built from `guest/engine` by this crate's build script
 //! and embedded in the library ([`EMBEDDED_COMPONENT`]). [`PatchEngine`] compiles it once;
@@ -32,14 +33,17 @@
 #![warn(missing_docs)]
 
 mod bindings;
+mod compile_cache;
 mod config;
 mod engine;
 mod epoch;
 mod error;
 mod patcher;
 mod sandbox;
+#[cfg(feature = "serve")]
 pub mod serve;
 
+pub use compile_cache::{CACHE_DIR_ENV, CompileCache, NO_CACHE_ENV};
 pub use config::{PatcherConfig, Profile};
 pub use engine::{EMBEDDED_COMPONENT, PatchEngine};
 pub use error::{HostError, SCIM_ERROR_SCHEMA, ScimErrorDoc};

@@ -133,6 +133,10 @@ impl Served {
         ));
         let log = std::fs::File::create(&stderr).expect("stderr file");
         let mut child = Command::new(BIN)
+            .env(
+                "SCIM_HOST_CACHE_DIR",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"),
+            )
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(["--variable", &format!("scim_token={TOKEN}")])
@@ -205,10 +209,11 @@ fn serves_the_component_logs_requests_and_stops_cleanly_on_sigterm() {
     let reply = request(served.addr, "GET", SPC, None);
     assert_eq!(reply.status, 200, "{reply:?}; stderr: {}", served.stderr());
 
-    // Outside the route: Spin's empty 404, without running the component.
+    // Outside the route: a SCIM 404, without running the component.
     let reply = request(served.addr, "GET", "/elsewhere", None);
     assert_eq!(reply.status, 404);
-    assert!(reply.body.is_empty());
+    assert_eq!(reply.header("content-type"), Some("application/scim+json"));
+    assert!(reply.body.contains(r#""status":"404""#), "{reply:?}");
     let reply = request(served.addr, "GET", "/scim/v2x", None);
     assert_eq!(reply.status, 404);
 
@@ -324,6 +329,10 @@ fn start_up_failures_exit_2_with_a_message() {
     ];
     for (args, message) in cases {
         let output = Command::new(BIN)
+            .env(
+                "SCIM_HOST_CACHE_DIR",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"),
+            )
             .args(args)
             .arg("--db")
             .arg(dir.join("kv.db"))

@@ -16,7 +16,7 @@
 //! ```
 //!
 //! What the component gets, as under `spin up`:
-//! - `wasi:http/handler@0.3.0` requests for the route `/scim/v2/...` (other paths: empty 404),
+//! - `wasi:http/handler@0.3.0` requests for the route `/scim/v2/...` (other paths: a SCIM 404),
 //!   with an absolute URI and Spin's headers (`spin-path-info`, `spin-full-url`,
 //!   `spin-matched-route`, `spin-base-path`, `spin-raw-component-route`,
 //!   `spin-component-route`, `spin-client-addr`); outgoing HTTP is denied;
@@ -27,6 +27,11 @@
 //! - WASI 0.2 and 0.3 with no environment, files or sockets; the guest's stdout and stderr go to
 //!   the host's stderr.
 //!
+//! HTTP edge: every answer serve gives by itself is a SCIM Error document
+//! (`application/scim+json`): 404 outside the route; 400, 414 and 431 for a request head that
+//! is not valid HTTP/1.1 or is over [`HeadLimits`] (checked before hyper or the component sees
+//! it); 500 when the component fails. Accepted sockets have `TCP_NODELAY` set.
+//!
 //! Instance model: every request gets a fresh instance in its own store, instantiated from a
 //! component compiled and linked once (`InstancePre`). Requests run concurrently (one tokio
 //! task per connection), each under [`ServeLimits`]; a guest that computes yields to the
@@ -36,10 +41,14 @@
 
 mod bindings;
 mod config;
+mod error_response;
+mod framing;
+mod guarded_stream;
 mod host;
 mod kv;
 mod runtime;
 mod server;
+mod spin_request;
 mod state;
 mod variables;
 
@@ -47,8 +56,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use config::{
-    ComponentSource, KeyValueBackend, MisreportSwaps, Route, RuntimeConfig, RuntimeConfigError,
-    ServeConfig, ServeLimits,
+    ComponentSource, HeadLimits, KeyValueBackend, MisreportSwaps, Route, RuntimeConfig,
+    RuntimeConfigError, ServeConfig, ServeLimits,
 };
 pub use kv::{KvError, KvStore, RedisKv, SqliteKv, SwapExpectation, SwapOutcome};
 pub use server::{INTERNAL_ERROR_BODY, Server};

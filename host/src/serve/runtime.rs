@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
@@ -18,6 +18,7 @@ use super::host::SpinHost;
 use super::kv::KvStore;
 use super::state::{RequestState, Shared};
 use super::variables::Variables;
+use crate::CompileCache;
 
 /// How often the epoch advances: how often a running guest yields and checks its deadline.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(50);
@@ -64,10 +65,11 @@ impl std::fmt::Display for RunError {
 pub(crate) type BufferedResponse = http::Response<Bytes>;
 
 impl SpinRuntime {
-    /// Compiles `component` and links it with WASI 0.2/0.3, `wasi:http@0.3.0` and the Spin
+    /// Compiles `component` (or loads it from `cache`) and links it with WASI 0.2/0.3, `wasi:http@0.3.0` and the Spin
     /// interfaces.
     pub(crate) fn new(
         component: &[u8],
+        cache: &CompileCache,
         kv: KvStore,
         variables: Variables,
         limits: ServeLimits,
@@ -78,7 +80,7 @@ impl SpinRuntime {
             .wasm_component_model_async(true)
             .epoch_interruption(true);
         let engine = Engine::new(&config)?;
-        let component = Component::from_binary(&engine, component)?;
+        let component = cache.component(&engine, component)?;
 
         let mut linker = Linker::<RequestState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
