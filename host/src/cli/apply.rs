@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use scim_host::{CompileCache, EMBEDDED_COMPONENT, Limits, PatchEngine, PatcherConfig, Profile};
+use scim_host::{
+    CompileCache, EMBEDDED_COMPONENT, PatchEngine, PatcherConfig, Profile, SandboxLimits,
+};
 
 use super::Outcome;
 use super::input::{check_single_stdin, read_json, read_text};
@@ -68,7 +70,7 @@ pub(crate) fn run(args: &ApplyArgs) -> anyhow::Result<Outcome> {
     };
     let mut config = PatcherConfig {
         profile: args.profile.into(),
-        schemas: Vec::new(),
+        ..PatcherConfig::default()
     };
     for path in &args.schemas {
         config.add_schema_document(read_json("schema", path)?);
@@ -85,11 +87,15 @@ pub(crate) fn run(args: &ApplyArgs) -> anyhow::Result<Outcome> {
                     path: path.clone(),
                     source,
                 })?;
-            PatchEngine::from_bytes_with_cache(&bytes, Limits::default(), &cache)?
+            PatchEngine::from_bytes_with_cache(&bytes, SandboxLimits::default(), &cache)?
         }
-        None => PatchEngine::from_bytes_with_cache(EMBEDDED_COMPONENT, Limits::default(), &cache)?,
+        None => PatchEngine::from_bytes_with_cache(
+            EMBEDDED_COMPONENT,
+            SandboxLimits::default(),
+            &cache,
+        )?,
     };
-    let mut patcher = match engine.patcher(&config.to_json()) {
+    let mut patcher = match engine.patcher(&config) {
         Ok(patcher) => patcher,
         // The engine rejected a --schema: a SCIM error like any other.
         Err(scim_host::HostError::Config(error)) => return Ok(Outcome::Scim(error)),

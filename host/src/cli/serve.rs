@@ -159,7 +159,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     if args.no_cache {
         config.compile_cache = scim_host::CompileCache::Off;
     }
-    config.limits.request_timeout = Duration::from_secs_f64(args.request_timeout);
+    config.request_limits.request_timeout = Duration::from_secs_f64(args.request_timeout);
     if let Some(path) = args.component {
         config.component = ComponentSource::File(path);
     }

@@ -50,9 +50,10 @@ pub enum ComponentSource {
     Bytes(Vec<u8>),
 }
 
-/// Per-request resource caps.
+/// Caps on running one request in the component: wall-clock time, instance memory, response
+/// size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServeLimits {
+pub struct RequestLimits {
     /// Wall-clock limit of one request, from instantiation to the last byte of the response
     /// body (default 30 s). Enforced twice: running guest code yields to the scheduler every
     /// epoch tick (50 ms) and traps once the deadline has passed, and a timer covers a guest
@@ -66,9 +67,9 @@ pub struct ServeLimits {
     pub max_response_bytes: usize,
 }
 
-impl Default for ServeLimits {
+impl Default for RequestLimits {
     fn default() -> Self {
-        ServeLimits {
+        RequestLimits {
             request_timeout: Duration::from_secs(30),
             max_memory_bytes: 256 << 20,
             max_response_bytes: 64 << 20,
@@ -183,8 +184,8 @@ pub struct ServeConfig {
     pub compile_cache: CompileCache,
     /// The route the component is mounted on (default `/scim/v2/...`).
     pub route: Route,
-    /// Per-request caps.
-    pub limits: ServeLimits,
+    /// Per-request caps: time, memory, response size.
+    pub request_limits: RequestLimits,
     /// Caps on a request head.
     pub head_limits: HeadLimits,
     /// How long [`Server::shutdown`](super::Server::shutdown) waits for in-flight requests
@@ -209,7 +210,7 @@ impl ServeConfig {
             component: ComponentSource::Embedded,
             compile_cache: CompileCache::from_env(),
             route: Route::default(),
-            limits: ServeLimits::default(),
+            request_limits: RequestLimits::default(),
             head_limits: HeadLimits::default(),
             shutdown_grace: Duration::from_secs(10),
         }

@@ -13,7 +13,7 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::bindings;
-use super::config::ServeLimits;
+use super::config::RequestLimits;
 use super::host::SpinHost;
 use super::kv::KvStore;
 use super::state::{RequestState, Shared};
@@ -28,7 +28,7 @@ pub(crate) struct SpinRuntime {
     engine: Engine,
     pre: ServicePre<RequestState>,
     shared: Shared,
-    limits: ServeLimits,
+    limits: RequestLimits,
 }
 
 /// Why a request produced no response from the component. Every case becomes the generic
@@ -72,7 +72,7 @@ impl SpinRuntime {
         cache: &CompileCache,
         kv: KvStore,
         variables: Variables,
-        limits: ServeLimits,
+        limits: RequestLimits,
     ) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config

@@ -77,7 +77,7 @@ impl Server {
             component,
             compile_cache,
             route,
-            limits,
+            request_limits,
             head_limits,
             shutdown_grace,
         } = config;
@@ -98,7 +98,7 @@ impl Server {
                     })?)
                 }
             };
-            SpinRuntime::new(&bytes, &compile_cache, kv, variables, limits)
+            SpinRuntime::new(&bytes, &compile_cache, kv, variables, request_limits)
                 .map_err(ServeError::Load)
         })
         .await
