@@ -45,6 +45,8 @@ mod error_response;
 mod framing;
 mod guarded_stream;
 mod host;
+// Parts of the stores' API only the tests use (exported with `testing`).
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 mod kv;
 mod runtime;
 mod server;
