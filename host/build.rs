@@ -1,6 +1,7 @@
 //! Builds the guest components for `wasm32-wasip2` and exports their paths, so the host can
-//! embed them with `include_bytes!`: the `scim-patch` engine as `SCIM_PATCH_COMPONENT` and the
-//! `scim-spin` Spin HTTP component (`guest/server`) as `SCIM_SPIN_COMPONENT`.
+//! embed them with `include_bytes!`: the `scim-patch` engine as `SCIM_PATCH_COMPONENT` and, with
+//! the `serve` feature, the `scim-spin` Spin HTTP component (`guest/server`) as
+//! `SCIM_SPIN_COMPONENT`.
 //!
 //! This is the pattern of wasmtime's `crates/test-programs`: one nested `cargo build` of both guest
 //! packages, in release mode, with its own target directory (`<outer target dir>/guest-wasm/<tree>`,
@@ -20,6 +21,16 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("scim-spin", "scim_spin.wasm", "SCIM_SPIN_COMPONENT"),
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";
+/// The guest only the `serve` feature embeds.
+const SERVE_GUEST: &str = "scim-spin";
+
+/// The guests this build embeds: the Spin component only with the `serve` feature.
+fn guests() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    let serve = env::var_os("CARGO_FEATURE_SERVE").is_some();
+    GUESTS
+        .iter()
+        .filter(move |(package, _, _)| serve || *package != SERVE_GUEST)
+}
 
 fn main() -> ExitCode {
     match run() {
@@ -66,7 +77,7 @@ fn run() -> Result<(), String> {
     build
         .current_dir(workspace)
         .args(["build", "--release", "--target", WASM_TARGET]);
-    for (package, _, _) in GUESTS {
+    for (package, _, _) in guests() {
         build.args(["--package", package]);
     }
     build
@@ -86,7 +97,7 @@ fn run() -> Result<(), String> {
         )
     })?;
     if !status.success() {
-        let packages: Vec<String> = GUESTS.iter().map(|(p, _, _)| format!("-p {p}")).collect();
+        let packages: Vec<String> = guests().map(|(p, _, _)| format!("-p {p}")).collect();
         return Err(format!(
             "building the guest components (`cargo build --release {} --target {WASM_TARGET}`) \
              failed with {status}; see the compiler output above",
@@ -94,7 +105,7 @@ fn run() -> Result<(), String> {
         ));
     }
 
-    for (_, artifact, variable) in GUESTS {
+    for (_, artifact, variable) in guests() {
         let component = target_dir.join(WASM_TARGET).join("release").join(artifact);
         check_is_component(&component)?;
         println!("cargo::rustc-env={variable}={}", component.display());

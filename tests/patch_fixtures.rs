@@ -49,7 +49,8 @@ fn corpus_passes_through_the_component_with_the_same_results() {
     let mut patchers = HashMap::new();
     let (total, failures) = run_corpus(|case| {
         let patcher = cached(&mut patchers, case, |config| {
-            host.patcher(config).expect("case config is valid")
+            host.patcher_from_json(config)
+                .expect("case config is valid")
         });
         match patcher.apply(&case.resource.to_string(), &case.patch.to_string()) {
             Ok(Ok(text)) => serde_json::from_str(&text).map_err(|e| ErrorOutcome {
@@ -95,7 +96,7 @@ fn native_and_component_agree_byte_for_byte_including_error_details() {
             .apply_json(&resource, &patch)
             .map_err(|e| (e.status, e.message()));
         let patcher = cached(&mut patchers, &case, |config| {
-            host.patcher(config).expect("valid config")
+            host.patcher_from_json(config).expect("valid config")
         });
         let there = patcher
             .apply(&resource, &patch)

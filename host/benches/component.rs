@@ -18,7 +18,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use scim_host::{CpuLimit, EMBEDDED_COMPONENT, Limits, PatchEngine};
+use scim_host::{CpuLimit, EMBEDDED_COMPONENT, PatchEngine, PatcherConfig, SandboxLimits};
 use serde_json::{Value, json};
 
 const WORKLOAD: &str = include_str!("../../tests/fixtures/bench/workload.json");
@@ -35,7 +35,9 @@ fn bench_component(c: &mut Criterion) {
     let (resource, patch) = workload();
     let native = scim_patch::Engine::default();
     let engine = PatchEngine::new().expect("the embedded component loads");
-    let mut patcher = engine.patcher("{}").expect("default config");
+    let mut patcher = engine
+        .patcher(&PatcherConfig::default())
+        .expect("default config");
     let expected = native.apply_json(&resource, &patch).expect("applies");
     let through_component = patcher.apply(&resource, &patch).expect("no trap");
     assert_eq!(
@@ -46,13 +48,15 @@ fn bench_component(c: &mut Criterion) {
 
     let fuel_engine = PatchEngine::from_bytes(
         EMBEDDED_COMPONENT,
-        Limits {
+        SandboxLimits {
             cpu: CpuLimit::Fuel(20_000_000_000),
-            ..Limits::default()
+            ..SandboxLimits::default()
         },
     )
     .expect("the embedded component loads");
-    let mut fuel_patcher = fuel_engine.patcher("{}").expect("default config");
+    let mut fuel_patcher = fuel_engine
+        .patcher(&PatcherConfig::default())
+        .expect("default config");
 
     let mut group = c.benchmark_group("component");
     group.bench_function("native", |b| {
@@ -76,12 +80,16 @@ fn bench_component(c: &mut Criterion) {
         b.iter(|| fuel_patcher.apply(black_box(&resource), black_box(&patch)))
     });
     group.bench_function("instantiate", |b| {
-        b.iter(|| engine.patcher(black_box("{}")).expect("instantiates"))
+        b.iter(|| {
+            engine
+                .patcher(black_box(&PatcherConfig::default()))
+                .expect("instantiates")
+        })
     });
     group.sample_size(10);
     group.bench_function("compile", |b| {
         b.iter(|| {
-            PatchEngine::from_bytes(black_box(EMBEDDED_COMPONENT), Limits::default())
+            PatchEngine::from_bytes(black_box(EMBEDDED_COMPONENT), SandboxLimits::default())
                 .expect("compiles")
         })
     });
@@ -107,7 +115,9 @@ fn bench_component_scaling(c: &mut Criterion) {
     .to_string();
     let native = scim_patch::Engine::default();
     let engine = PatchEngine::new().expect("the embedded component loads");
-    let mut patcher = engine.patcher("{}").expect("default config");
+    let mut patcher = engine
+        .patcher(&PatcherConfig::default())
+        .expect("default config");
 
     let mut group = c.benchmark_group("component_scaling");
     group.sample_size(20);

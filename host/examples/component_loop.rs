@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use scim_host::{CpuLimit, EMBEDDED_COMPONENT, Limits, PatchEngine};
+use scim_host::{CpuLimit, EMBEDDED_COMPONENT, PatchEngine, PatcherConfig, SandboxLimits};
 use serde_json::Value;
 
 const WORKLOAD: &str = include_str!("../../tests/fixtures/bench/workload.json");
@@ -40,17 +40,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cpu = if rest.iter().any(|a| a == "fuel") {
         CpuLimit::Fuel(20_000_000_000)
     } else {
-        Limits::default().cpu
+        SandboxLimits::default().cpu
     };
-    let limits = Limits {
+    let limits = SandboxLimits {
         cpu,
-        ..Limits::default()
+        ..SandboxLimits::default()
     };
     let engine = match std::env::var_os("SCIM_PATCH_WASM") {
         Some(file) => PatchEngine::from_file(file, limits)?,
         None => PatchEngine::from_bytes(EMBEDDED_COMPONENT, limits)?,
     };
-    let mut patcher = engine.patcher("{}")?;
+    let mut patcher = engine.patcher(&PatcherConfig::default())?;
     let started = Instant::now();
     let mut bytes = 0;
     for _ in 0..iterations {

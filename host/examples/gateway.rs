@@ -8,7 +8,7 @@
 use std::sync::mpsc;
 use std::thread;
 
-use scim_host::{HostError, PatchEngine, Patcher};
+use scim_host::{HostError, PatchEngine, Patcher, PatcherConfig};
 
 /// What the gateway does with one incoming PATCH.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ fn main() -> Result<(), HostError> {
             let (engine, to_log) = (engine.clone(), to_log.clone());
             scope.spawn(move || {
                 let outcome = engine
-                    .patcher("{}")
+                    .patcher(&PatcherConfig::default())
                     .map(|mut patcher| handle_patch(&mut patcher, stored, body));
                 let _ = to_log.send((worker, outcome));
             });

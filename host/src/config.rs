@@ -1,6 +1,7 @@
-//! The configuration JSON handed to the engine's `patcher.create` (see `wit/engine.wit`).
+//! [`PatcherConfig`]: a patcher's configuration, typed; rendered to the JSON the engine's
+//! `patcher.create` takes (see `wit/engine.wit`) only when it is handed over.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// Which identity-provider tolerances the engine applies.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,14 +24,61 @@ impl Profile {
     }
 }
 
-/// A patcher configuration: the profile and the extra RFC 7643 §7 schema documents.
-/// [`PatcherConfig::to_json`] gives the text [`PatchEngine::patcher`](crate::PatchEngine::patcher) takes.
+/// A patcher configuration: the profile, the extra schema and resource-type documents, and the
+/// engine's limits on one request. [`PatchEngine::patcher`](crate::PatchEngine::patcher) takes
+/// it; [`PatcherConfig::to_json`] is the engine's JSON form of it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PatcherConfig {
     /// The compatibility profile.
     pub profile: Profile,
-    /// Schema documents to add to the built-in ones, passed to the engine unchanged (it validates them).
+    /// RFC 7643 §7 schema documents to add to the built-in ones, passed to the engine unchanged
+    /// (it validates them).
     pub schemas: Vec<Value>,
+    /// RFC 7643 §6 resource-type documents to add, passed unchanged.
+    pub resource_types: Vec<Value>,
+    /// What the engine accepts in one request (each unset one: the engine's default).
+    pub limits: PatchLimits,
+}
+
+/// The engine's own caps on one request (README "Limits"): past one, the request is a SCIM 400
+/// or 413, not a host failure. `None` keeps the engine's default. (The sandbox's caps on the
+/// instance running it are [`SandboxLimits`](crate::SandboxLimits).)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PatchLimits {
+    /// Operations per PatchOp request (default 10,000).
+    pub max_operations: Option<usize>,
+    /// Nesting depth of the patch and resource JSON (default 64, at most 120).
+    pub max_json_depth: Option<usize>,
+    /// Bytes in one filter (default 65,536).
+    pub max_filter_length: Option<usize>,
+    /// Nesting in one filter (default 32).
+    pub max_filter_depth: Option<usize>,
+    /// Values of one multi-valued attribute after an operation (default 1,000,000).
+    pub max_values_per_attribute: Option<usize>,
+    /// Bytes of patch JSON (default 16 MiB).
+    pub max_patch_bytes: Option<usize>,
+    /// Bytes of resource JSON (default 64 MiB).
+    pub max_resource_bytes: Option<usize>,
+}
+
+impl PatchLimits {
+    /// The set limits as the engine's `limits` object (camelCase names).
+    fn to_value(self) -> Value {
+        let named = [
+            ("maxOperations", self.max_operations),
+            ("maxJsonDepth", self.max_json_depth),
+            ("maxFilterLength", self.max_filter_length),
+            ("maxFilterDepth", self.max_filter_depth),
+            ("maxValuesPerAttribute", self.max_values_per_attribute),
+            ("maxPatchBytes", self.max_patch_bytes),
+            ("maxResourceBytes", self.max_resource_bytes),
+        ];
+        let set: Map<String, Value> = named
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_owned(), value?.into())))
+            .collect();
+        Value::Object(set)
+    }
 }
 
 impl PatcherConfig {
@@ -42,9 +90,18 @@ impl PatcherConfig {
         }
     }
 
-    /// The configuration as JSON text: `{"profile": "...", "schemas": [...]}`.
+    /// The configuration as the engine's JSON text: `{"profile": "...", "schemas": [...]}`,
+    /// with `resourceTypes` and `limits` when any are set.
     pub fn to_json(&self) -> String {
-        json!({ "profile": self.profile.as_str(), "schemas": self.schemas }).to_string()
+        let mut config = json!({ "profile": self.profile.as_str(), "schemas": self.schemas });
+        if !self.resource_types.is_empty() {
+            config["resourceTypes"] = self.resource_types.clone().into();
+        }
+        let limits = self.limits.to_value();
+        if limits.as_object().is_some_and(|set| !set.is_empty()) {
+            config["limits"] = limits;
+        }
+        config.to_string()
     }
 }
 
@@ -64,13 +121,30 @@ mod tests {
     fn schema_documents_hold_one_schema_or_an_array() {
         let mut config = PatcherConfig {
             profile: Profile::Strict,
-            schemas: Vec::new(),
+            ..PatcherConfig::default()
         };
         config.add_schema_document(json!({"id": "urn:a"}));
         config.add_schema_document(json!([{"id": "urn:b"}, {"id": "urn:c"}]));
         assert_eq!(
             config.to_json(),
             r#"{"profile":"strict","schemas":[{"id":"urn:a"},{"id":"urn:b"},{"id":"urn:c"}]}"#
+        );
+    }
+
+    #[test]
+    fn resource_types_and_set_limits_are_passed_on() {
+        let config = PatcherConfig {
+            resource_types: vec![json!({"id": "Device"})],
+            limits: PatchLimits {
+                max_operations: Some(5),
+                max_filter_length: Some(100),
+                ..PatchLimits::default()
+            },
+            ..PatcherConfig::default()
+        };
+        assert_eq!(
+            config.to_json(),
+            r#"{"profile":"compatible","schemas":[],"resourceTypes":[{"id":"Device"}],"limits":{"maxOperations":5,"maxFilterLength":100}}"#
         );
     }
 }

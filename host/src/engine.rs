@@ -4,13 +4,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
 use crate::bindings::PatchEnginePre;
 use crate::sandbox::EPOCH_TICK;
 use crate::sandbox::HostState;
-use crate::{CpuLimit, HostError, Limits, Patcher};
+use crate::{CompileCache, CpuLimit, HostError, Patcher, PatcherConfig, SandboxLimits};
 
 /// The engine component built from `guest/engine` by this crate's build script, embedded in the
 /// binary.
@@ -30,20 +30,32 @@ pub struct PatchEngine {
 pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) pre: PatchEnginePre<HostState>,
-    pub(crate) limits: Limits,
+    pub(crate) limits: SandboxLimits,
 }
 
 impl PatchEngine {
-    /// Compiles the embedded engine component ([`EMBEDDED_COMPONENT`]) with the default [`Limits`].
+    /// Compiles the embedded engine component ([`EMBEDDED_COMPONENT`]) with the default
+    /// [`SandboxLimits`] (or loads it from the compile cache: [`CompileCache::from_env`]).
     pub fn new() -> Result<Self, HostError> {
-        Self::from_bytes(EMBEDDED_COMPONENT, Limits::default())
+        Self::from_bytes(EMBEDDED_COMPONENT, SandboxLimits::default())
     }
 
-    /// Compiles an engine component from its binary encoding.
+    /// Compiles an engine component from its binary encoding, through the compile cache the
+    /// environment asks for ([`CompileCache::from_env`]).
     ///
     /// Fails with [`HostError::Load`] when `bytes` is not a component wasmtime can compile, or
     /// when it does not fit the `scim:patch/engine` world with only WASI imports.
-    pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Self, HostError> {
+    pub fn from_bytes(bytes: &[u8], limits: SandboxLimits) -> Result<Self, HostError> {
+        Self::from_bytes_with_cache(bytes, limits, &CompileCache::from_env())
+    }
+
+    /// As [`PatchEngine::from_bytes`], loading and keeping the compiled component in `cache`
+    /// ([`CompileCache::Off`]: compile every time, write nothing).
+    pub fn from_bytes_with_cache(
+        bytes: &[u8],
+        limits: SandboxLimits,
+        cache: &CompileCache,
+    ) -> Result<Self, HostError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         match limits.cpu {
@@ -54,7 +66,7 @@ impl PatchEngine {
         if let CpuLimit::Deadline(_) = limits.cpu {
             start_epoch_ticker(&engine)?;
         }
-        let component = Component::from_binary(&engine, bytes).map_err(HostError::Load)?;
+        let component = cache.component(&engine, bytes).map_err(HostError::Load)?;
 
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(HostError::Load)?;
@@ -73,7 +85,7 @@ impl PatchEngine {
 
     /// Reads and compiles an engine component file (for example a newer build than the
     /// embedded one).
-    pub fn from_file(path: impl AsRef<Path>, limits: Limits) -> Result<Self, HostError> {
+    pub fn from_file(path: impl AsRef<Path>, limits: SandboxLimits) -> Result<Self, HostError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| HostError::ReadComponent {
             path: path.to_path_buf(),
@@ -83,15 +95,23 @@ impl PatchEngine {
     }
 
     /// The caps every call through this engine runs under.
-    pub fn limits(&self) -> &Limits {
+    pub fn limits(&self) -> &SandboxLimits {
         &self.shared.limits
     }
 
-    /// Instantiates the component in a fresh sandboxed store and creates a `patcher` from
-    /// `config_json` (see [`PatcherConfig`](crate::PatcherConfig); `"{}"` gives the defaults).
+    /// Instantiates the component in a fresh sandboxed store and creates a `patcher` with
+    /// `config` (`&PatcherConfig::default()` gives the defaults).
     ///
-    /// Fails with [`HostError::Config`] when the engine rejects the configuration.
-    pub fn patcher(&self, config_json: &str) -> Result<Patcher, HostError> {
+    /// Fails with [`HostError::Config`] when the engine rejects the configuration (a schema
+    /// document it cannot read, a limit out of range).
+    pub fn patcher(&self, config: &PatcherConfig) -> Result<Patcher, HostError> {
+        Patcher::new(Arc::clone(&self.shared), &config.to_json())
+    }
+
+    /// As [`PatchEngine::patcher`], with the configuration already in the engine's JSON form
+    /// (`wit/engine.wit`, `patcher.create`; `"{}"` gives the defaults): for configurations kept
+    /// as JSON, such as test fixtures.
+    pub fn patcher_from_json(&self, config_json: &str) -> Result<Patcher, HostError> {
         Patcher::new(Arc::clone(&self.shared), config_json)
     }
 }

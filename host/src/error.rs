@@ -76,7 +76,7 @@ pub enum HostError {
     /// example it does not export `scim:patch/engine` or imports something the host lacks).
     #[error("cannot load the engine component: {0:#}")]
     Load(wasmtime::Error),
-    /// An input string is larger than [`Limits::max_input_bytes`](crate::Limits::max_input_bytes)
+    /// An input string is larger than [`SandboxLimits::max_input_bytes`](crate::SandboxLimits::max_input_bytes)
     /// and was not passed to the engine.
     #[error("{input} is {len} bytes, over the host's limit of {limit} bytes")]
     InputTooLarge {
@@ -103,7 +103,7 @@ pub enum HostError {
         /// The per-call deadline.
         limit: std::time::Duration,
     },
-    /// The guest tried to grow its memory past [`Limits::max_memory_bytes`](crate::Limits::max_memory_bytes)
+    /// The guest tried to grow its memory past [`SandboxLimits::max_memory_bytes`](crate::SandboxLimits::max_memory_bytes)
     /// and then failed.
     #[error("the engine exceeded its memory limit of {limit} bytes")]
     OutOfMemory {

@@ -18,7 +18,7 @@ const STDERR_IN_REPORT: usize = 4 << 10;
 ///
 /// Made by [`PatchEngine::patcher`](crate::PatchEngine::patcher). Calls take `&mut self` (a store
 /// runs one call at a time); a `Patcher` is `Send`, so give each thread its own. Every call runs
-/// under the engine's [`Limits`](crate::Limits): a fresh CPU allowance (fuel or deadline), the memory cap, the input cap.
+/// under the engine's [`SandboxLimits`](crate::SandboxLimits): a fresh CPU allowance (fuel or deadline), the memory cap, the input cap.
 ///
 /// After a call fails with a [`HostError`] (trap, fuel, memory) the instance is discarded and the
 /// next call transparently instantiates a new one with the same configuration.

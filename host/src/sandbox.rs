@@ -11,7 +11,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 /// (groups of 100k+ members, patches of 1,000 operations) while keeping a hostile input from
 /// stalling or exhausting the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
+pub struct SandboxLimits {
     /// Maximum linear memory of one engine instance, in bytes (default 256 MiB). Growing past it
     /// fails the call with [`HostError::OutOfMemory`](crate::HostError::OutOfMemory).
     pub max_memory_bytes: usize,
@@ -52,9 +52,9 @@ impl CpuLimit {
     }
 }
 
-impl Default for Limits {
+impl Default for SandboxLimits {
     fn default() -> Self {
-        Limits {
+        SandboxLimits {
             max_memory_bytes: 256 << 20,
             cpu: CpuLimit::Deadline(Duration::from_secs(10)),
             max_input_bytes: 32 << 20,
@@ -62,9 +62,9 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
+impl SandboxLimits {
     /// Fails with [`HostError::InputTooLarge`](crate::HostError::InputTooLarge) when `value` is
-    /// over [`Limits::max_input_bytes`].
+    /// over [`SandboxLimits::max_input_bytes`].
     pub(crate) fn check_input(
         &self,
         input: &'static str,
@@ -94,7 +94,7 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
-    pub(crate) fn new(limits: &Limits) -> Self {
+    pub(crate) fn new(limits: &SandboxLimits) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder()
             .stderr(stderr.clone())

@@ -31,6 +31,10 @@ fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
 /// Runs `scim-host` with `args`, feeding `stdin` to it.
 fn run(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(BIN)
+        .env(
+            "SCIM_HOST_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"),
+        )
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -136,6 +140,46 @@ fn a_rejected_patch_prints_the_scim_error_and_exits_1() {
     assert_scim_error(&output);
     let error: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(error["scimType"], "mutability");
+}
+
+#[test]
+fn a_patch_or_resource_that_is_not_utf8_prints_a_scim_400_and_exits_1() {
+    let dir = scratch_dir();
+    let not_utf8: &[u8] = b"{\"schemas\": [\"\xff\xfe\"]}";
+    let bad = dir.join("not-utf8.json");
+    std::fs::write(&bad, not_utf8).expect("write input file");
+    let (resource, patch) = (
+        write(&dir, "user.json", USER),
+        write(&dir, "patch.json", PATCH),
+    );
+    for (resource, patch, what) in [(&resource, &bad, "patch"), (&bad, &patch, "resource")] {
+        let output = run(
+            &["apply", "--resource", arg(resource), "--patch", arg(patch)],
+            "",
+        );
+        assert_scim_error(&output);
+        let error: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        assert_eq!(error["scimType"], "invalidSyntax");
+        let detail = error["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(what) && detail.contains("UTF-8"),
+            "{detail}"
+        );
+    }
+    // The same from stdin.
+    let mut child = Command::new(BIN)
+        .env(
+            "SCIM_HOST_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"),
+        )
+        .args(["apply", "--resource", arg(&resource), "--patch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start scim-host");
+    let _ = child.stdin.take().expect("piped stdin").write_all(not_utf8);
+    assert_scim_error(&child.wait_with_output().expect("wait for scim-host"));
 }
 
 #[test]
@@ -334,4 +378,68 @@ fn a_schema_file_that_is_not_json_exits_2() {
         arg(&schema),
     ];
     assert_failure(&run(&args, ""), "schema.json");
+}
+
+/// Runs `scim-host apply` on [`USER`] and [`PATCH`] with the compile cache in `cache` and
+/// these extra arguments and environment variables; asserts it patched.
+fn apply_with_cache(cache: &Path, extra: &[&str], env: &[(&str, &str)]) {
+    let dir = scratch_dir();
+    let (resource, patch) = (
+        write(&dir, "user.json", USER),
+        write(&dir, "patch.json", PATCH),
+    );
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "apply",
+            "--resource",
+            arg(&resource),
+            "--patch",
+            arg(&patch),
+        ])
+        .args(extra)
+        .env("SCIM_HOST_CACHE_DIR", cache)
+        .env_remove("SCIM_HOST_NO_CACHE");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    assert_patched(&command.output().expect("run scim-host"));
+}
+
+/// The compiled components in a cache directory.
+fn cache_entries(cache: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(cache)
+        .map(|listing| listing.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_corrupt_compile_cache_entry_is_compiled_again_and_replaced() {
+    let cache = scratch_dir().join("cache");
+    apply_with_cache(&cache, &[], &[]);
+    let entries = cache_entries(&cache);
+    assert_eq!(entries.len(), 1, "one entry: {entries:?}");
+    let entry = &entries[0];
+    let good = std::fs::read(entry).expect("the entry");
+    // A flipped byte in the machine code, and a truncated file.
+    let mut flipped = good.clone();
+    flipped[good.len() / 3] ^= 0x5a;
+    for damaged in [flipped, good[..good.len() / 2].to_vec()] {
+        std::fs::write(entry, &damaged).expect("damage the entry");
+        apply_with_cache(&cache, &[], &[]);
+        assert_eq!(
+            std::fs::read(entry).expect("the entry"),
+            good,
+            "the damaged entry is replaced by a fresh compilation"
+        );
+        assert_eq!(cache_entries(&cache).len(), 1, "and nothing else is left");
+    }
+}
+
+#[test]
+fn no_cache_writes_nothing() {
+    let cache = scratch_dir().join("cache");
+    apply_with_cache(&cache, &["--no-cache"], &[]);
+    apply_with_cache(&cache, &[], &[("SCIM_HOST_NO_CACHE", "1")]);
+    assert!(!cache.exists(), "{:?}", cache_entries(&cache));
 }

@@ -38,6 +38,11 @@ fn the_rfc_7644_examples_apply_through_the_cli() {
         std::fs::write(&resource_file, resource.to_string()).expect("write resource");
         std::fs::write(&patch_file, case["patch"].to_string()).expect("write patch");
         let mut command = Command::new(BIN);
+        // Every test process shares one compile cache, under the target directory.
+        command.env(
+            "SCIM_HOST_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"),
+        );
         command
             .arg("apply")
             .arg("--resource")

@@ -11,6 +11,11 @@ use common::*;
 /// Runs `scim-host serve` with `args` expecting it to refuse to start; returns its stderr.
 fn refused(args: &[&str], config: Option<(&Path, &str)>) -> String {
     let mut command = Command::new(BIN);
+    // Every test process shares one compile cache, under the target directory.
+    command.env(
+        "SCIM_HOST_CACHE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"),
+    );
     command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args);

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use scim_host::{
-    CpuLimit, EMBEDDED_COMPONENT, HostError, Limits, PatchEngine, Patcher, PatcherConfig,
+    CpuLimit, EMBEDDED_COMPONENT, HostError, PatchEngine, Patcher, PatcherConfig, SandboxLimits,
 };
 use support::{PATCH, REMOVE_ID, USER, USER_ID, id_of, user_with_display_name_len};
 
@@ -18,13 +18,13 @@ fn default_engine() -> &'static PatchEngine {
     ENGINE.get_or_init(|| PatchEngine::new().expect("the embedded component loads"))
 }
 
-fn engine(limits: Limits) -> PatchEngine {
+fn engine(limits: SandboxLimits) -> PatchEngine {
     PatchEngine::from_bytes(EMBEDDED_COMPONENT, limits).expect("the embedded component loads")
 }
 
 fn default_patcher(engine: &PatchEngine) -> Patcher {
     engine
-        .patcher(&PatcherConfig::default().to_json())
+        .patcher(&PatcherConfig::default())
         .expect("default config")
 }
 
@@ -62,9 +62,9 @@ fn one_engine_serves_many_threads() {
 
 /// The embedded engine metering fuel, `budget` per call.
 fn fuel_engine(budget: u64) -> PatchEngine {
-    engine(Limits {
+    engine(SandboxLimits {
         cpu: CpuLimit::Fuel(budget),
-        ..Limits::default()
+        ..SandboxLimits::default()
     })
 }
 
@@ -85,7 +85,9 @@ fn the_default_deadline_engine_meters_no_fuel() {
 
 #[test]
 fn a_tiny_fuel_budget_fails_creation_cleanly() {
-    let error = fuel_engine(1).patcher("{}").expect_err("out of fuel");
+    let error = fuel_engine(1)
+        .patcher(&PatcherConfig::default())
+        .expect_err("out of fuel");
     assert!(
         matches!(error, HostError::OutOfFuel { budget: 1 }),
         "{error:?}"
@@ -111,9 +113,9 @@ fn running_out_of_fuel_in_apply_is_a_host_error_and_the_patcher_recovers() {
 #[test]
 fn running_past_the_deadline_is_a_host_error_and_the_patcher_recovers() {
     let limit = Duration::from_millis(1);
-    let mut patcher = default_patcher(&engine(Limits {
+    let mut patcher = default_patcher(&engine(SandboxLimits {
         cpu: CpuLimit::Deadline(limit),
-        ..Limits::default()
+        ..SandboxLimits::default()
     }));
     // Several epoch ticks of work: a patch of many filtered operations on a large user.
     let big_user = user_with_display_name_len(16 << 20);
@@ -143,9 +145,9 @@ fn running_past_the_deadline_is_a_host_error_and_the_patcher_recovers() {
 #[test]
 fn exceeding_the_memory_cap_is_a_host_error_and_the_patcher_recovers() {
     let limit = 8 << 20;
-    let mut patcher = default_patcher(&engine(Limits {
+    let mut patcher = default_patcher(&engine(SandboxLimits {
         max_memory_bytes: limit,
-        ..Limits::default()
+        ..SandboxLimits::default()
     }));
     let big_user = user_with_display_name_len(12 << 20);
 
@@ -160,9 +162,9 @@ fn exceeding_the_memory_cap_is_a_host_error_and_the_patcher_recovers() {
 #[test]
 fn oversized_inputs_are_refused_before_entering_the_engine() {
     let limit = USER.len();
-    let mut patcher = default_patcher(&engine(Limits {
+    let mut patcher = default_patcher(&engine(SandboxLimits {
         max_input_bytes: limit,
-        ..Limits::default()
+        ..SandboxLimits::default()
     }));
     let big_user = user_with_display_name_len(limit);
 
@@ -211,7 +213,7 @@ fn a_rejected_patch_is_a_scim_error_not_a_host_error() {
 #[test]
 fn an_invalid_configuration_is_a_config_error() {
     let error = default_engine()
-        .patcher(r#"{"profile": "lenient"}"#)
+        .patcher_from_json(r#"{"profile": "lenient"}"#)
         .expect_err("bad profile");
     assert!(
         matches!(&error, HostError::Config(doc) if doc.status == 400),
@@ -230,15 +232,15 @@ fn matches_returns_a_result() {
 
 #[test]
 fn bytes_that_are_not_a_component_fail_to_load() {
-    let error =
-        PatchEngine::from_bytes(b"not wasm", Limits::default()).expect_err("not a component");
+    let error = PatchEngine::from_bytes(b"not wasm", SandboxLimits::default())
+        .expect_err("not a component");
     assert!(matches!(error, HostError::Load(_)), "{error:?}");
 }
 
 #[test]
 fn a_missing_component_file_is_a_read_error() {
-    let error =
-        PatchEngine::from_file("/nonexistent/engine.wasm", Limits::default()).expect_err("no file");
+    let error = PatchEngine::from_file("/nonexistent/engine.wasm", SandboxLimits::default())
+        .expect_err("no file");
     assert!(
         matches!(error, HostError::ReadComponent { .. }),
         "{error:?}"

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use scim_host::serve::{
-    INTERNAL_ERROR_BODY, ServeConfig, ServeLimits, Server, SqliteKv, Variables,
+    INTERNAL_ERROR_BODY, RequestLimits, ServeConfig, Server, SqliteKv, Variables,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_scim-host");
@@ -133,6 +133,10 @@ impl Served {
         ));
         let log = std::fs::File::create(&stderr).expect("stderr file");
         let mut child = Command::new(BIN)
+            .env(
+                "SCIM_HOST_CACHE_DIR",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"),
+            )
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(["--variable", &format!("scim_token={TOKEN}")])
@@ -205,10 +209,11 @@ fn serves_the_component_logs_requests_and_stops_cleanly_on_sigterm() {
     let reply = request(served.addr, "GET", SPC, None);
     assert_eq!(reply.status, 200, "{reply:?}; stderr: {}", served.stderr());
 
-    // Outside the route: Spin's empty 404, without running the component.
+    // Outside the route: a SCIM 404, without running the component.
     let reply = request(served.addr, "GET", "/elsewhere", None);
     assert_eq!(reply.status, 404);
-    assert!(reply.body.is_empty());
+    assert_eq!(reply.header("content-type"), Some("application/scim+json"));
+    assert!(reply.body.contains(r#""status":"404""#), "{reply:?}");
     let reply = request(served.addr, "GET", "/scim/v2x", None);
     assert_eq!(reply.status, 404);
 
@@ -324,6 +329,10 @@ fn start_up_failures_exit_2_with_a_message() {
     ];
     for (args, message) in cases {
         let output = Command::new(BIN)
+            .env(
+                "SCIM_HOST_CACHE_DIR",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"),
+            )
             .args(args)
             .arg("--db")
             .arg(dir.join("kv.db"))
@@ -339,13 +348,13 @@ fn start_up_failures_exit_2_with_a_message() {
 }
 
 /// Starts a server through the library API.
-async fn start(limits: ServeLimits) -> (Server, PathBuf) {
+async fn start(limits: RequestLimits) -> (Server, PathBuf) {
     let dir = scratch_dir();
     let mut config = ServeConfig::new("127.0.0.1:0".parse().expect("addr"), dir.join("kv.db"));
     let mut variables = Variables::new();
     variables.set("scim_token", TOKEN).expect("valid name");
     config.variables = variables;
-    config.limits = limits;
+    config.request_limits = limits;
     (Server::start(config).await.expect("start"), dir)
 }
 
@@ -357,7 +366,7 @@ async fn get(addr: SocketAddr, path: &'static str) -> Reply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn library_api_serves_and_shuts_down() {
-    let (server, _dir) = start(ServeLimits::default()).await;
+    let (server, _dir) = start(RequestLimits::default()).await;
     let reply = get(server.local_addr(), SPC).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     server.shutdown().await;
@@ -366,9 +375,9 @@ async fn library_api_serves_and_shuts_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_component_failure_is_a_generic_scim_500() {
     // Too little memory for the component to even instantiate: the failure path of any trap.
-    let (server, _dir) = start(ServeLimits {
+    let (server, _dir) = start(RequestLimits {
         max_memory_bytes: 64 << 10,
-        ..ServeLimits::default()
+        ..RequestLimits::default()
     })
     .await;
     let reply = get(server.local_addr(), SPC).await;
@@ -380,9 +389,9 @@ async fn a_component_failure_is_a_generic_scim_500() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_over_the_time_limit_is_a_generic_scim_500() {
-    let (server, _dir) = start(ServeLimits {
+    let (server, _dir) = start(RequestLimits {
         request_timeout: Duration::from_micros(1),
-        ..ServeLimits::default()
+        ..RequestLimits::default()
     })
     .await;
     let reply = get(server.local_addr(), SPC).await;

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use scim_host::{Limits, PatchEngine, PatcherConfig, Profile};
+use scim_host::{
+    CompileCache, EMBEDDED_COMPONENT, PatchEngine, PatcherConfig, Profile, SandboxLimits,
+};
 
 use super::Outcome;
 use super::input::{check_single_stdin, read_json, read_text};
@@ -28,6 +30,10 @@ pub(crate) struct ApplyArgs {
     /// Use this engine component instead of the embedded one.
     #[arg(long, value_name = "FILE")]
     component: Option<PathBuf>,
+    /// Compile the component instead of loading it from the compile cache, and write nothing
+    /// there (as does the environment variable SCIM_HOST_NO_CACHE=1).
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -54,21 +60,42 @@ pub(crate) fn run(args: &ApplyArgs) -> anyhow::Result<Outcome> {
         .chain(&args.schemas);
     check_single_stdin(paths.map(PathBuf::as_path))?;
 
-    let resource = read_text("resource", &args.resource)?;
-    let patch = read_text("patch", &args.patch)?;
+    let resource = match read_text("resource", &args.resource)? {
+        Ok(text) => text,
+        Err(error) => return Ok(Outcome::Scim(error)),
+    };
+    let patch = match read_text("patch", &args.patch)? {
+        Ok(text) => text,
+        Err(error) => return Ok(Outcome::Scim(error)),
+    };
     let mut config = PatcherConfig {
         profile: args.profile.into(),
-        schemas: Vec::new(),
+        ..PatcherConfig::default()
     };
     for path in &args.schemas {
         config.add_schema_document(read_json("schema", path)?);
     }
 
-    let engine = match &args.component {
-        Some(path) => PatchEngine::from_file(path, Limits::default())?,
-        None => PatchEngine::new()?,
+    let cache = match args.no_cache {
+        true => CompileCache::Off,
+        false => CompileCache::from_env(),
     };
-    let mut patcher = match engine.patcher(&config.to_json()) {
+    let engine = match &args.component {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).map_err(|source| scim_host::HostError::ReadComponent {
+                    path: path.clone(),
+                    source,
+                })?;
+            PatchEngine::from_bytes_with_cache(&bytes, SandboxLimits::default(), &cache)?
+        }
+        None => PatchEngine::from_bytes_with_cache(
+            EMBEDDED_COMPONENT,
+            SandboxLimits::default(),
+            &cache,
+        )?,
+    };
+    let mut patcher = match engine.patcher(&config) {
         Ok(patcher) => patcher,
         // The engine rejected a --schema: a SCIM error like any other.
         Err(scim_host::HostError::Config(error)) => return Ok(Outcome::Scim(error)),

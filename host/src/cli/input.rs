@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use scim_host::ScimErrorDoc;
 
 /// The path that stands for standard input.
 const STDIN: &str = "-";
@@ -18,23 +19,43 @@ pub(crate) fn check_single_stdin<'a>(
     Ok(())
 }
 
-/// Reads the UTF-8 text of `path` (or of stdin for `-`); `what` names it in errors.
-pub(crate) fn read_text(what: &str, path: &Path) -> anyhow::Result<String> {
+/// Reads the bytes of `path` (or of stdin for `-`); `what` names it in errors.
+fn read_bytes(what: &str, path: &Path) -> anyhow::Result<Vec<u8>> {
     if is_stdin(path) {
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .with_context(|| format!("cannot read the {what} from stdin"))?;
-        Ok(text)
+        Ok(bytes)
     } else {
-        std::fs::read_to_string(path)
+        std::fs::read(path)
             .with_context(|| format!("cannot read the {what} file {}", path.display()))
     }
 }
 
+/// Reads the text of `path` (or of stdin for `-`). Bytes that are not UTF-8 are bad input, like
+/// bad JSON: a SCIM 400 (`invalidSyntax`) for the caller to print, not a failure of the tool.
+pub(crate) fn read_text(what: &str, path: &Path) -> anyhow::Result<Result<String, ScimErrorDoc>> {
+    let bytes = read_bytes(what, path)?;
+    Ok(String::from_utf8(bytes).map_err(|error| ScimErrorDoc {
+        status: 400,
+        scim_type: Some("invalidSyntax".to_owned()),
+        detail: format!(
+            "the {what} is not valid UTF-8 text (invalid byte at offset {})",
+            error.utf8_error().valid_up_to()
+        ),
+    }))
+}
+
+/// Reads the text of `path` (or stdin); bytes that are not UTF-8 are a failure of the tool.
+fn read_utf8(what: &str, path: &Path) -> anyhow::Result<String> {
+    String::from_utf8(read_bytes(what, path)?)
+        .with_context(|| format!("the {what} file {} is not UTF-8 text", path.display()))
+}
+
 /// Reads `path` (or stdin) and parses it as JSON.
 pub(crate) fn read_json(what: &str, path: &Path) -> anyhow::Result<serde_json::Value> {
-    let text = read_text(what, path)?;
+    let text = read_utf8(what, path)?;
     serde_json::from_str(&text)
         .with_context(|| format!("the {what} file {} is not valid JSON", path.display()))
 }

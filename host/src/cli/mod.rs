@@ -2,6 +2,7 @@
 
 mod apply;
 mod input;
+#[cfg(feature = "serve")]
 mod serve;
 
 use std::io::Write;
@@ -25,6 +26,7 @@ enum Command {
     /// Exits 0 with the patched resource JSON on stdout; 1 with a SCIM Error JSON on stdout
     /// when the engine rejects the request; 2 with a message on stderr for any other failure.
     Apply(apply::ApplyArgs),
+    #[cfg(feature = "serve")]
     /// Serves the Spin SCIM component over HTTP, as `spin up` would, until Ctrl-C or SIGTERM.
     ///
     /// Prints `listening on http://ADDR` on stdout once it accepts connections, and one line per
@@ -52,6 +54,7 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Apply(args) => apply::run(&args),
+        #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
     };
     let (text, code) = match result {

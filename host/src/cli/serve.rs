@@ -41,6 +41,10 @@ pub(crate) struct ServeArgs {
     /// Serve this component file instead of the embedded one.
     #[arg(long, value_name = "FILE")]
     component: Option<PathBuf>,
+    /// Compile the component instead of loading it from the compile cache, and write nothing
+    /// there (as does the environment variable SCIM_HOST_NO_CACHE=1).
+    #[arg(long)]
+    no_cache: bool,
     /// Wall-clock limit of one request, in seconds; past it the client gets a SCIM 500.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_seconds)]
     request_timeout: f64,
@@ -152,7 +156,10 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         }
     });
     config.variables = variables;
-    config.limits.request_timeout = Duration::from_secs_f64(args.request_timeout);
+    if args.no_cache {
+        config.compile_cache = scim_host::CompileCache::Off;
+    }
+    config.request_limits.request_timeout = Duration::from_secs_f64(args.request_timeout);
     if let Some(path) = args.component {
         config.component = ComponentSource::File(path);
     }

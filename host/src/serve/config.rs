@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::variables::Variables;
+use crate::CompileCache;
 
 pub use runtime_config::{RuntimeConfig, RuntimeConfigError};
 
@@ -49,9 +50,10 @@ pub enum ComponentSource {
     Bytes(Vec<u8>),
 }
 
-/// Per-request resource caps.
+/// Caps on running one request in the component: wall-clock time, instance memory, response
+/// size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServeLimits {
+pub struct RequestLimits {
     /// Wall-clock limit of one request, from instantiation to the last byte of the response
     /// body (default 30 s). Enforced twice: running guest code yields to the scheduler every
     /// epoch tick (50 ms) and traps once the deadline has passed, and a timer covers a guest
@@ -65,12 +67,49 @@ pub struct ServeLimits {
     pub max_response_bytes: usize,
 }
 
-impl Default for ServeLimits {
+impl Default for RequestLimits {
     fn default() -> Self {
-        ServeLimits {
+        RequestLimits {
             request_timeout: Duration::from_secs(30),
             max_memory_bytes: 256 << 20,
             max_response_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Caps on one request head, checked before the head reaches hyper or the component; a head
+/// over them is answered with a SCIM Error: 414 for the target, 431 for the head or the number
+/// of header fields (400 for a head that is not valid HTTP/1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// Longest request target (path and query), in bytes (default 32 KiB: a `filter` with a
+    /// long value fits). At most 65,534 (hyper's own limit); larger values are lowered to it.
+    pub max_uri_bytes: usize,
+    /// Longest request head (request line and header fields), in bytes (default 128 KiB).
+    pub max_head_bytes: usize,
+    /// Most header fields in one request (default 100).
+    pub max_headers: usize,
+}
+
+/// hyper's own cap on a request target, which a [`HeadLimits`] must stay under.
+pub(crate) const HYPER_MAX_URI_BYTES: usize = u16::MAX as usize - 1;
+
+impl HeadLimits {
+    /// The limits as they are enforced: the target cap no higher than hyper's.
+    pub(crate) fn effective(self) -> Self {
+        HeadLimits {
+            max_uri_bytes: self.max_uri_bytes.min(HYPER_MAX_URI_BYTES),
+            ..self
+        }
+    }
+}
+
+impl Default for HeadLimits {
+    fn default() -> Self {
+        HeadLimits {
+            max_uri_bytes: 32 << 10,
+            max_head_bytes: 128 << 10,
+            max_headers: 100,
         }
     }
 }
@@ -79,7 +118,7 @@ impl Default for ServeLimits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// The route prefix without the trailing `/...` wildcard, e.g. `/scim/v2`. Requests for
-    /// this path or anything below it go to the component; others get Spin's empty 404.
+    /// this path or anything below it go to the component; others get a SCIM 404.
     pub prefix: String,
 }
 
@@ -140,10 +179,15 @@ pub struct ServeConfig {
     pub variables: Variables,
     /// The component to run.
     pub component: ComponentSource,
+    /// Where the compiled component is kept between starts (default:
+    /// [`CompileCache::from_env`]).
+    pub compile_cache: CompileCache,
     /// The route the component is mounted on (default `/scim/v2/...`).
     pub route: Route,
-    /// Per-request caps.
-    pub limits: ServeLimits,
+    /// Per-request caps: time, memory, response size.
+    pub request_limits: RequestLimits,
+    /// Caps on a request head.
+    pub head_limits: HeadLimits,
     /// How long [`Server::shutdown`](super::Server::shutdown) waits for in-flight requests
     /// before dropping them (default 10 s).
     pub shutdown_grace: Duration,
@@ -164,8 +208,10 @@ impl ServeConfig {
             misreport_swaps: None,
             variables: Variables::new(),
             component: ComponentSource::Embedded,
+            compile_cache: CompileCache::from_env(),
             route: Route::default(),
-            limits: ServeLimits::default(),
+            request_limits: RequestLimits::default(),
+            head_limits: HeadLimits::default(),
             shutdown_grace: Duration::from_secs(10),
         }
     }

@@ -16,30 +16,41 @@
 //! ```
 //!
 //! What the component gets, as under `spin up`:
-//! - `wasi:http/handler@0.3.0` requests for the route `/scim/v2/...` (other paths: empty 404),
+//! - `wasi:http/handler@0.3.0` requests for the route `/scim/v2/...` (other paths: a SCIM 404),
 //!   with an absolute URI and Spin's headers (`spin-path-info`, `spin-full-url`,
 //!   `spin-matched-route`, `spin-base-path`, `spin-raw-component-route`,
 //!   `spin-component-route`, `spin-client-addr`); outgoing HTTP is denied;
 //! - `spin:key-value@3.0.0` and `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) on the
-//!   `default` store, backed by [`KvStore`] ([`SqliteKv`] or [`RedisKv`]); any other store
+//!   `default` store, backed by SQLite or Redis (`serve::kv`); any other store
 //!   label is `access-denied`;
 //! - `spin:variables@3.0.0` from [`Variables`];
 //! - WASI 0.2 and 0.3 with no environment, files or sockets; the guest's stdout and stderr go to
 //!   the host's stderr.
 //!
+//! HTTP edge: every answer serve gives by itself is a SCIM Error document
+//! (`application/scim+json`): 404 outside the route; 400, 414 and 431 for a request head that
+//! is not valid HTTP/1.1 or is over [`HeadLimits`] (checked before hyper or the component sees
+//! it); 500 when the component fails. Accepted sockets have `TCP_NODELAY` set.
+//!
 //! Instance model: every request gets a fresh instance in its own store, instantiated from a
 //! component compiled and linked once (`InstancePre`). Requests run concurrently (one tokio
-//! task per connection), each under [`ServeLimits`]; a guest that computes yields to the
+//! task per connection), each under [`RequestLimits`]; a guest that computes yields to the
 //! scheduler every 50 ms, so a busy request cannot starve the others. The component's response
 //! body is collected before it is sent, so a trap at any point becomes a SCIM 500
 //! ([`INTERNAL_ERROR_BODY`]) with the cause logged to stderr.
 
 mod bindings;
 mod config;
+mod error_response;
+mod framing;
+mod guarded_stream;
 mod host;
+// Parts of the stores' API only the tests use (exported with `testing`).
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 mod kv;
 mod runtime;
 mod server;
+mod spin_request;
 mod state;
 mod variables;
 
@@ -47,12 +58,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use config::{
-    ComponentSource, KeyValueBackend, MisreportSwaps, Route, RuntimeConfig, RuntimeConfigError,
-    ServeConfig, ServeLimits,
+    ComponentSource, HeadLimits, KeyValueBackend, MisreportSwaps, RequestLimits, Route,
+    RuntimeConfig, RuntimeConfigError, ServeConfig,
 };
-pub use kv::{KvError, KvStore, RedisKv, SqliteKv, SwapExpectation, SwapOutcome};
+pub use kv::KvError;
+/// The key-value stores' own API, for this crate's tests only (feature `testing`).
+#[cfg(feature = "testing")]
+pub use kv::{KvStore, RedisKv, SqliteKv, SwapExpectation, SwapOutcome};
 pub use server::{INTERNAL_ERROR_BODY, Server};
-pub use state::{CasHandle, OpenStore};
 pub use variables::{ENV_PREFIX, VariableError, Variables};
 
 /// The `scim-spin` component built from `guest/server` by this crate's build script.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
     UpdateDeadline,
@@ -17,11 +17,12 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::bindings;
-use super::config::ServeLimits;
+use super::config::RequestLimits;
 use super::host::SpinHost;
 use super::kv::KvStore;
 use super::state::{RequestState, Shared};
 use super::variables::Variables;
+use crate::CompileCache;
 
 /// How often the epoch advances: how often a running guest yields and checks its deadline.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(50);
@@ -39,7 +40,7 @@ pub(crate) struct SpinRuntime {
     engine: Engine,
     pre: ServicePre<RequestState>,
     shared: Shared,
-    limits: ServeLimits,
+    limits: RequestLimits,
     /// One permit per pooled instance slot.
     slots: Semaphore,
 }
@@ -78,13 +79,14 @@ impl std::fmt::Display for RunError {
 pub(crate) type BufferedResponse = http::Response<Bytes>;
 
 impl SpinRuntime {
-    /// Compiles `component` and links it with WASI 0.2/0.3, `wasi:http@0.3.0` and the Spin
+    /// Compiles `component` (or loads it from `cache`) and links it with WASI 0.2/0.3, `wasi:http@0.3.0` and the Spin
     /// interfaces.
     pub(crate) fn new(
         component: &[u8],
+        cache: &CompileCache,
         kv: KvStore,
         variables: Variables,
-        limits: ServeLimits,
+        limits: RequestLimits,
     ) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config
@@ -93,7 +95,7 @@ impl SpinRuntime {
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling()));
         let engine = Engine::new(&config)?;
-        let component = Component::from_binary(&engine, component)?;
+        let component = cache.component(&engine, component)?;
 
         let mut linker = Linker::<RequestState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
-use http::uri::{Authority, Scheme};
-use http::{Request, Response, StatusCode, Uri};
+use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -22,9 +20,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::config::{ComponentSource, Route, ServeConfig};
+use super::config::{ComponentSource, HeadLimits, Route, ServeConfig};
+use super::error_response;
+use super::guarded_stream::GuardedStream;
 use super::kv::KvStore;
 use super::runtime::SpinRuntime;
+use super::spin_request::prepare;
 use super::{EMBEDDED_SPIN_COMPONENT, ServeError};
 
 /// The body every failed request gets (with status 500): the cause is logged, never sent.
@@ -32,6 +33,8 @@ pub const INTERNAL_ERROR_BODY: &str = r#"{"schemas":["urn:ietf:params:scim:api:m
 
 /// How long a client may take to send a request's headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// hyper's smallest allowed read buffer.
+const MIN_HYPER_BUFFER: usize = 8192;
 
 /// A running server. Dropping it without [`Server::shutdown`] stops accepting and aborts
 /// in-flight requests.
@@ -55,6 +58,7 @@ impl std::fmt::Debug for Server {
 struct Context {
     runtime: SpinRuntime,
     route: Route,
+    head_limits: HeadLimits,
     local_addr: SocketAddr,
 }
 
@@ -71,8 +75,10 @@ impl Server {
             misreport_swaps,
             variables,
             component,
+            compile_cache,
             route,
-            limits,
+            request_limits,
+            head_limits,
             shutdown_grace,
         } = config;
 
@@ -92,7 +98,8 @@ impl Server {
                     })?)
                 }
             };
-            SpinRuntime::new(&bytes, kv, variables, limits).map_err(ServeError::Load)
+            SpinRuntime::new(&bytes, &compile_cache, kv, variables, request_limits)
+                .map_err(ServeError::Load)
         })
         .await
         .map_err(|e| ServeError::Load(wasmtime::format_err!("start-up task failed: {e}")))??;
@@ -116,6 +123,7 @@ impl Server {
         let context = Arc::new(Context {
             runtime,
             route,
+            head_limits: head_limits.effective(),
             local_addr,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -201,17 +209,20 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
+/// Serves one connection with hyper, its request heads checked first ([`GuardedStream`]); a
+/// refused head is answered here, after hyper has closed its side.
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     context: Arc<Context>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    // A response goes out as soon as it is written: with Nagle's algorithm on, a response in
-    // two segments waits for the client's delayed ACK (40 ms) before its second.
+    // Responses go out as soon as they are written (no Nagle delay behind a delayed ACK).
     if let Err(error) = stream.set_nodelay(true) {
-        eprintln!("scim-host: cannot set TCP_NODELAY for {peer}: {error}");
+        eprintln!("scim-host: cannot set TCP_NODELAY: {error}");
     }
+    let limits = context.head_limits;
+    let mut guarded = GuardedStream::new(stream, limits);
     let service = service_fn(move |request| {
         let context = Arc::clone(&context);
         async move { Ok::<_, Infallible>(handle(&context, peer, request).await) }
@@ -219,15 +230,28 @@ async fn serve_connection(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), service));
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        () = stopped(&mut shutdown) => {
-            // Finish the request in progress (if any), then close.
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // Never stricter than the guard, so that hyper refuses no head the guard let through.
+        .max_headers(limits.max_headers)
+        .max_buf_size(limits.max_head_bytes.max(MIN_HYPER_BUFFER) * 2);
+    {
+        let mut connection = pin!(builder.serve_connection(TokioIo::new(&mut guarded), service));
+        tokio::select! {
+            _ = connection.as_mut() => {}
+            () = stopped(&mut shutdown) => {
+                // Finish the request in progress (if any), then close.
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+            }
         }
+    }
+    if let Some(refusal) = guarded.take_refusal() {
+        eprintln!(
+            "scim-host: refused a request head from {peer}: {} ({})",
+            refusal.status.as_u16(),
+            refusal.detail
+        );
+        guarded.answer_refusal(&refusal).await;
     }
 }
 
@@ -255,7 +279,12 @@ async fn dispatch(
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let Some(path_info) = context.route.path_info(request.uri().path()) else {
-        return empty(StatusCode::NOT_FOUND);
+        let detail = format!(
+            "no endpoint {}: the SCIM API is under {}",
+            request.uri().path(),
+            context.route.component_route()
+        );
+        return error_response::response(StatusCode::NOT_FOUND, &detail);
     };
     let path_info = path_info.to_owned();
     let request = match prepare(
@@ -268,7 +297,7 @@ async fn dispatch(
         Ok(request) => request,
         Err(cause) => {
             eprintln!("scim-host: cannot pass the request to the component: {cause}");
-            return empty(StatusCode::BAD_REQUEST);
+            return error_response::response(StatusCode::BAD_REQUEST, &cause);
         }
     };
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
@@ -281,133 +310,10 @@ async fn dispatch(
     }
 }
 
-/// Gives the request an absolute URI (`http://HOST/...`, as Spin passes it) and Spin's
-/// `spin-*` headers (replacing any the client sent).
-fn prepare<B>(
-    route: &Route,
-    local_addr: SocketAddr,
-    peer: SocketAddr,
-    path_info: &str,
-    request: Request<B>,
-) -> Result<Request<B>, String> {
-    let (mut parts, body) = request.into_parts();
-    let host = parts
-        .headers
-        .get(HOST)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<Authority>().ok())
-        .unwrap_or_else(|| {
-            // The listen address always parses as an authority.
-            local_addr
-                .to_string()
-                .parse()
-                .unwrap_or_else(|_| Authority::from_static("localhost"))
-        });
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .cloned()
-        .ok_or("the request has no path")?;
-    let full_url = format!("http://{host}{path_and_query}");
-    parts.uri = Uri::builder()
-        .scheme(Scheme::HTTP)
-        .authority(host)
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|e| format!("invalid request URI: {e}"))?;
-
-    let spin_headers: [(&str, Cow<'_, str>); 7] = [
-        ("spin-path-info", path_info.into()),
-        ("spin-full-url", full_url.into()),
-        ("spin-matched-route", route.raw().into()),
-        ("spin-base-path", "/".into()),
-        ("spin-raw-component-route", route.raw().into()),
-        ("spin-component-route", route.component_route().into()),
-        ("spin-client-addr", peer.to_string().into()),
-    ];
-    for (name, value) in spin_headers {
-        let value = HeaderValue::from_str(&value)
-            .map_err(|e| format!("cannot send {name} {value:?}: {e}"))?;
-        parts.headers.insert(HeaderName::from_static(name), value);
-    }
-    Ok(Request::from_parts(parts, body))
-}
-
-fn empty(status: StatusCode) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = status;
-    response
-}
-
 /// The SCIM 500 ([`INTERNAL_ERROR_BODY`]).
 fn internal_error() -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(
-        INTERNAL_ERROR_BODY.as_bytes(),
-    )));
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/scim+json"),
-    );
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn adds_spin_headers_and_an_absolute_uri() {
-        let request = Request::get("/scim/v2/Users?filter=x")
-            .header(HOST, "example.test:8080")
-            .header("spin-path-info", "/spoofed")
-            .body(())
-            .expect("request");
-        let local: SocketAddr = "127.0.0.1:3000".parse().expect("addr");
-        let peer: SocketAddr = "127.0.0.1:5555".parse().expect("addr");
-        let route = Route::default();
-        let prepared = prepare(&route, local, peer, "/Users", request).expect("prepare");
-        assert_eq!(
-            prepared.uri().to_string(),
-            "http://example.test:8080/scim/v2/Users?filter=x"
-        );
-        let header = |name: &str| {
-            prepared
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        assert_eq!(header("spin-path-info").as_deref(), Some("/Users"));
-        assert_eq!(
-            header("spin-full-url").as_deref(),
-            Some("http://example.test:8080/scim/v2/Users?filter=x")
-        );
-        assert_eq!(
-            header("spin-matched-route").as_deref(),
-            Some("/scim/v2/...")
-        );
-        assert_eq!(
-            header("spin-raw-component-route").as_deref(),
-            Some("/scim/v2/...")
-        );
-        assert_eq!(header("spin-component-route").as_deref(), Some("/scim/v2"));
-        assert_eq!(header("spin-base-path").as_deref(), Some("/"));
-        assert_eq!(
-            header("spin-client-addr").as_deref(),
-            Some("127.0.0.1:5555")
-        );
-        assert_eq!(
-            prepared.headers().get_all("spin-path-info").iter().count(),
-            1
-        );
-    }
-
-    #[test]
-    fn falls_back_to_the_listen_address_without_a_host_header() {
-        let request = Request::get("/scim/v2").body(()).expect("request");
-        let local: SocketAddr = "127.0.0.1:3000".parse().expect("addr");
-        let prepared = prepare(&Route::default(), local, local, "", request).expect("prepare");
-        assert_eq!(prepared.uri().to_string(), "http://127.0.0.1:3000/scim/v2");
-    }
+    error_response::with_body(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Bytes::from_static(INTERNAL_ERROR_BODY.as_bytes()),
+    )
 }

@@ -196,6 +196,11 @@ impl Drop for Server {
 
 fn launch_serve(dir: &Path, backend: &Backend, extra_args: &[&str]) -> Server {
     let mut command = Command::new(BIN);
+    // Every test process shares one compile cache, under the target directory.
+    command.env(
+        "SCIM_HOST_CACHE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"),
+    );
     command.args(["serve", "--listen", "127.0.0.1:0"]);
     match backend {
         Backend::Sqlite(db) => {
