@@ -78,14 +78,7 @@ pub fn run(clients: &[Client], plan: &DirectoryPlan) -> anyhow::Result<Directory
             .map(|id| json!({"value": id}))
             .collect();
         let body = patch(json!([{"op": "add", "path": "members", "value": members}]));
-        recorder.send(
-            client,
-            "PATCH",
-            &format!("/Groups/{group}"),
-            Some(&body),
-            &[200, 204],
-        )?;
-        Ok(())
+        patch_group(client, recorder, &group, &body)
     });
     let batch_tenths = by_tenth(&filled);
     collect(&mut everything, &filled);
@@ -94,26 +87,12 @@ pub fn run(clients: &[Client], plan: &DirectoryPlan) -> anyhow::Result<Directory
     let removed = pool::run(clients, epoch, sampled.len(), |client, index, recorder| {
         let filter = format!("members[value eq \"{}\"]", sampled[index]);
         let body = patch(json!([{"op": "remove", "path": filter}]));
-        recorder.send(
-            client,
-            "PATCH",
-            &format!("/Groups/{group}"),
-            Some(&body),
-            &[200, 204],
-        )?;
-        Ok(())
+        patch_group(client, recorder, &group, &body)
     });
     let added = pool::run(clients, epoch, sampled.len(), |client, index, recorder| {
         let body = patch(json!([{"op": "add", "path": "members",
                                  "value": [{"value": sampled[index]}]}]));
-        recorder.send(
-            client,
-            "PATCH",
-            &format!("/Groups/{group}"),
-            Some(&body),
-            &[200, 204],
-        )?;
-        Ok(())
+        patch_group(client, recorder, &group, &body)
     });
     let group_read = pool::run(clients, epoch, sampled.len(), |client, _, recorder| {
         let path = format!("/Groups/{group}?excludedAttributes=members");
@@ -229,6 +208,23 @@ fn create_group(
         .into_iter()
         .find_map(|done| done.value)
         .ok_or_else(|| anyhow::anyhow!("the group could not be created"))
+}
+
+/// PATCHes the group: a success is 204 (or 200 with the group).
+fn patch_group(
+    client: &Client,
+    recorder: &mut Recorder,
+    group: &str,
+    body: &str,
+) -> anyhow::Result<()> {
+    recorder.send(
+        client,
+        "PATCH",
+        &format!("/Groups/{group}"),
+        Some(body),
+        &[200, 204],
+    )?;
+    Ok(())
 }
 
 /// A PatchOp body.
