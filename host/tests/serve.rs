@@ -399,3 +399,53 @@ async fn a_request_over_the_time_limit_is_a_generic_scim_500() {
     assert_eq!(reply.body, INTERNAL_ERROR_BODY);
     server.shutdown().await;
 }
+
+/// Starts `scim-host serve` with its compile cache in `cache` (and `extra` arguments), waits for
+/// the `listening on` line, and stops it.
+fn start_with_cache(dir: &Path, cache: &Path, extra: &[&str]) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.join("kv.db"))
+        .args(extra)
+        .env("SCIM_HOST_CACHE_DIR", cache)
+        .env_remove("SCIM_HOST_NO_CACHE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start scim-host serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.starts_with("listening on http://"), "{line:?}");
+}
+
+fn cache_entries(cache: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(cache)
+        .map(|listing| listing.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn serve_keeps_the_compiled_component_and_replaces_a_corrupt_entry() {
+    let dir = scratch_dir();
+    let cache = dir.join("cache");
+    start_with_cache(&dir, &cache, &["--no-cache"]);
+    assert!(!cache.exists(), "--no-cache writes nothing");
+    start_with_cache(&dir, &cache, &[]);
+    let entries = cache_entries(&cache);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let good = std::fs::read(&entries[0]).expect("the entry");
+    let mut damaged = good.clone();
+    damaged[good.len() / 2] ^= 0x77;
+    std::fs::write(&entries[0], &damaged).expect("damage the entry");
+    start_with_cache(&dir, &cache, &[]);
+    assert_eq!(
+        std::fs::read(&entries[0]).expect("the entry"),
+        good,
+        "the damaged entry is compiled again and replaced"
+    );
+}

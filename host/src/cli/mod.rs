@@ -42,6 +42,7 @@ pub(crate) enum Outcome {
     /// The engine's SCIM error: its JSON goes to stdout, exit status 1.
     Scim(ScimErrorDoc),
     /// Success with nothing more to print (the subcommand wrote its own output): status 0.
+    #[cfg(feature = "serve")]
     Done,
 }
 
@@ -58,6 +59,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
     };
     let (text, code) = match result {
+        #[cfg(feature = "serve")]
         Ok(Outcome::Done) => return ExitCode::SUCCESS,
         Ok(Outcome::Output(text)) => (text, ExitCode::SUCCESS),
         Ok(Outcome::Scim(error)) => (error.to_json(), ExitCode::from(EXIT_SCIM_ERROR)),
