@@ -80,7 +80,7 @@ pub(crate) fn apply(
         config.profile,
         limits,
     );
-    if let Err(error) = engine.apply_operations(&applier, &mut doc, ops) {
+    if let Err(error) = patch::apply_operations(&applier, &mut doc, ops) {
         return Some(Err(error));
     }
     Some(write(&slots, &doc, resource.len()))

@@ -41,7 +41,6 @@ pub mod eval;
 pub mod filter;
 pub mod json;
 mod lazy;
-mod legacy;
 pub mod limits;
 mod op_reader;
 mod patch;
@@ -141,34 +140,10 @@ impl Engine {
             &self.config.limits,
         );
         match request::parse(patch, self.config.profile, &self.config.limits)? {
-            PatchBody::Operations(ops) => self.apply_operations(&applier, &mut doc, ops)?,
-            PatchBody::PartialResource(body) => legacy::apply(&applier, &mut doc, body)?,
+            PatchBody::Operations(ops) => patch::apply_operations(&applier, &mut doc, ops)?,
+            PatchBody::PartialResource(body) => patch::legacy::apply(&applier, &mut doc, body)?,
         }
         Ok(Value::Object(doc))
-    }
-
-    /// Applies PatchOp operations in order, naming the failing one in the error.
-    fn apply_operations(
-        &self,
-        applier: &patch::Applier<'_>,
-        doc: &mut serde_json::Map<String, Value>,
-        ops: Vec<Operation>,
-    ) -> Result<(), ScimError> {
-        for (index, op) in ops.into_iter().enumerate() {
-            let Operation { op, path, value } = op;
-            applier
-                .apply_parts(doc, op, path.as_ref(), value)
-                .map_err(|e| {
-                    // Described only on failure: formatting every operation's path cost more
-                    // than applying it.
-                    let what = match &path {
-                        Some(path) => format!("{op} {path}"),
-                        None => op.to_string(),
-                    };
-                    e.in_operation(index, Some(what))
-                })?;
-        }
-        Ok(())
     }
 
     /// [`Engine::apply`] on JSON text: the form hosts and the WIT interface use.
