@@ -2,9 +2,9 @@
 //! Evaluation against resources lives in `eval`.
 use std::fmt;
 
+use crate::attr_path::AttrPath;
 use crate::error::ScimError;
 use crate::limits::Limits;
-use crate::path::AttrPath;
 use crate::profile::Profile;
 
 /// A comparison operator of §3.4.2.2.

@@ -3,7 +3,7 @@
 //! `schemas` and extension objects, which every operation may update) become `Value`s, and
 //! the others are copied to the output as they were written.
 //!
-//! It must give what the full path ([`Engine::apply_owned`](crate::Engine::apply_owned)) gives,
+//! It must give what the full path (`Engine::apply_owned`) gives,
 //! so anything out of the ordinary (a SCIM 1.1 body, an invalid or too deep input, member names
 //! repeated in another case, an unknown resource type) answers `None` and is left to the full
 //! path, which reports it.
@@ -16,12 +16,13 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::config::Config;
 use crate::error::ScimError;
 use crate::limits::json_depth;
 use crate::path::Path;
 use crate::raw_text::{Text, nests_deeper_than};
 use crate::request::Operation;
-use crate::{Engine, op_reader, patch};
+use crate::{op_reader, patch};
 
 /// More distinct touched names than this and the full path is simpler (and as fast).
 const MAX_TOUCHED: usize = 64;
@@ -33,11 +34,10 @@ const MAX_PARSED: usize = 128;
 /// Applies `patch` to `resource` (both already within the size limits), or `None` when the
 /// full path must do it.
 pub(crate) fn apply(
-    engine: &Engine,
+    config: &Config,
     resource: &str,
     patch: &str,
 ) -> Option<Result<String, ScimError>> {
-    let config = engine.config();
     let limits = &config.limits;
     let ops = op_reader::read(patch, config.profile, limits)?;
     let mut touched = Touched::default();
@@ -272,6 +272,7 @@ impl<'de> Visitor<'de> for MembersSeed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Engine;
     use serde_json::json;
 
     #[test]
@@ -282,7 +283,7 @@ mod tests {
         let patch = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
             {"op":"replace","path":"DISPLAYNAME","value":"Babs"},
             {"op":"add","value":{"name.givenName":"Barbara"}}]}"#;
-        let out = apply(&engine, resource, patch)
+        let out = apply(engine.config(), resource, patch)
             .expect("handled lazily")
             .expect("applies");
         assert_eq!(
@@ -300,18 +301,24 @@ mod tests {
         let legacy = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"title":"x"}"#;
         let twice =
             r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"title":"a","Title":"b"}"#;
-        assert!(apply(&engine, user, legacy).is_none(), "SCIM 1.1 body");
         assert!(
-            apply(&engine, twice, patch).is_none(),
+            apply(engine.config(), user, legacy).is_none(),
+            "SCIM 1.1 body"
+        );
+        assert!(
+            apply(engine.config(), twice, patch).is_none(),
             "names repeated in another case"
         );
-        assert!(apply(&engine, "[1]", patch).is_none(), "not an object");
-        assert!(apply(&engine, "{", patch).is_none(), "not JSON");
         assert!(
-            apply(&engine, r#"{"id":"1"}"#, patch).is_none(),
+            apply(engine.config(), "[1]", patch).is_none(),
+            "not an object"
+        );
+        assert!(apply(engine.config(), "{", patch).is_none(), "not JSON");
+        assert!(
+            apply(engine.config(), r#"{"id":"1"}"#, patch).is_none(),
             "no resource type"
         );
-        assert!(apply(&engine, user, patch).is_some());
+        assert!(apply(engine.config(), user, patch).is_some());
     }
 
     #[test]
@@ -331,7 +338,7 @@ mod tests {
         }
         let user = Value::Object(user).to_string();
         // Many parsed (extension-like) members: the full path takes it.
-        assert!(apply(&engine, &user, patch).is_none());
+        assert!(apply(engine.config(), &user, patch).is_none());
         let out = engine.apply_json(&user, patch).expect("applies");
         assert!(out.contains(r#""title":"x""#));
     }

@@ -5,8 +5,9 @@ use serde_json::{Map, Value};
 
 use super::Applier;
 use super::target::{AttrTarget, container};
+use crate::equality::values_equal;
 use crate::error::ScimError;
-use crate::json::{get_ci, is_unassigned, values_equal};
+use crate::json::{get_ci, is_unassigned};
 use crate::schema::{Attribute, Mutability};
 
 pub(super) fn opt_equal(a: Option<&Value>, b: Option<&Value>, def: &Attribute) -> bool {

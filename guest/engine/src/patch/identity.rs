@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::Applier;
 use super::target::AttrTarget;
-use crate::json::{canonical_key, canonical_key_after, get_ci, values_equal};
+use crate::equality::{canonical_key, canonical_key_after, values_equal};
+use crate::json::get_ci;
 use crate::schema::{Attribute, Mutability};
 
 /// See [`Applier::append_index`].
