@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmark workload (tests/fixtures/bench/workload.json) through the native Rust engine
 # (criterion), the npm scim-patch package and the PyPI scim2-models package, one after the other,
-# and prints a Markdown table of the medians and their ratios. See bench/compare/README.md.
+# and prints a Markdown table of the medians and their ratios; then (unless --quick, when valgrind
+# is installed) instructions per call natively and through the component, and the 100k-member
+# group's add-one + remove-one-by-filter. See bench/compare/README.md.
 #
 #   bench/compare/run.sh [--quick]
 #
@@ -21,7 +23,7 @@ quick=0
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -104,6 +106,36 @@ if ! "$cache/venv/bin/python" "$here/python/bench.py" "${python_args[@]}" >"$out
   rm -f "$out/python.json"
 fi
 
+# ---- instructions per call (callgrind, deterministic) and the 100k-member group ----
+
+instructions() { # BIN ARGS...: (I(3000) - I(1000)) / 2000 for a loop taking its count first
+  local bin=$1 lo hi
+  shift
+  lo=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" 1000 "$@" 2>&1 | awk '/Collected/ {print $4}')
+  hi=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" 3000 "$@" 2>&1 | awk '/Collected/ {print $4}')
+  echo $(((hi - lo) / 2000))
+}
+if command -v valgrind >/dev/null && ((!quick)); then
+  step "instructions per call: callgrind on workload_loop and component_loop; the 100k-member group"
+  (cd "$root" && cargo build --release -p scim-patch --example workload_loop &&
+    cargo build --release -p scim-host --example component_loop) >&2
+  loops="$CARGO_TARGET_DIR/release/examples"
+  {
+    echo
+    echo "| instructions per call (callgrind) | native | component | component / native |"
+    echo "|---|---:|---:|---:|"
+    for args in "" small; do
+      native=$(instructions "$loops/workload_loop" $args)
+      component=$(instructions "$loops/component_loop" $args)
+      ratio=$(awk -v c="$component" -v n="$native" 'BEGIN { printf "%.2f", c / n }')
+      echo "| ${args:-workload} | $native | $component | ${ratio}x |"
+    done
+    echo
+    echo "100k-member group, add one + remove one by filter (native, mean of 10):"
+    "$loops/workload_loop" 10 100000
+  } >"$out/instructions.md"
+fi
+
 # ---- the report ----
 
 step "report ($out/report.md)"
@@ -114,6 +146,7 @@ status=0
 "$cache/venv/bin/python" "$here/report.py" "${report_args[@]}" >"$out/report.md" || status=$?
 echo >&2
 cat "$out/report.md"
+[[ -f "$out/instructions.md" ]] && cat "$out/instructions.md"
 if ((${#failed[@]})); then
   echo "run.sh: failed: ${failed[*]}" >&2
   exit 1

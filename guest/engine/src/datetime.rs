@@ -2,7 +2,7 @@
 
 /// An instant: seconds since the Unix epoch (UTC) and nanoseconds, ordered chronologically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Instant {
+pub(crate) struct Instant {
     seconds: i64,
     nanos: u32,
 }
@@ -40,7 +40,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 
 /// Parses `YYYY-MM-DDThh:mm:ss[.fraction][Z|±hh:mm]` (no zone means UTC). Returns `None` when the
 /// text is not a valid dateTime.
-pub fn parse(text: &str) -> Option<Instant> {
+pub(crate) fn parse(text: &str) -> Option<Instant> {
     let s = text.as_bytes();
     if s.len() < 19
         || s[4] != b'-'

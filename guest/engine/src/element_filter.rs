@@ -7,10 +7,10 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use crate::attr_path::AttrPath;
 use crate::error::ScimError;
 use crate::eval::{Scope, evaluate, lookup};
 use crate::filter::{CompValue, CompareOp, Filter};
-use crate::path::AttrPath;
 use crate::schema::{AttrType, Attribute};
 
 /// Fewer `or` terms than this and comparing them one by one is as cheap as hashing.

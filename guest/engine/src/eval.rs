@@ -4,15 +4,15 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
+use crate::attr_path::AttrPath;
 use crate::error::ScimError;
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::json::get_ci;
-use crate::path::AttrPath;
 use crate::schema::{AttrType, Attribute, ResourceSchemas};
 
 /// What the attribute names of a filter refer to.
 #[derive(Clone, Copy)]
-pub enum Scope<'a> {
+pub(crate) enum Scope<'a> {
     /// A whole resource (list queries, `matches`).
     Resource(&'a Map<String, Value>, ResourceSchemas<'a>),
     /// One value of the multi-valued attribute `attr` (PATCH value filters).
@@ -244,7 +244,7 @@ fn check_operands(
 }
 
 /// Evaluates `filter` in `scope`.
-pub fn evaluate(filter: &Filter, scope: Scope<'_>) -> Result<bool, ScimError> {
+pub(crate) fn evaluate(filter: &Filter, scope: Scope<'_>) -> Result<bool, ScimError> {
     match filter {
         Filter::Or(terms) => {
             for term in terms {

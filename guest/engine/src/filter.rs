@@ -2,9 +2,9 @@
 //! Evaluation against resources lives in `eval`.
 use std::fmt;
 
+use crate::attr_path::AttrPath;
 use crate::error::ScimError;
 use crate::limits::Limits;
-use crate::path::AttrPath;
 use crate::profile::Profile;
 
 /// A comparison operator of §3.4.2.2.
@@ -451,6 +451,27 @@ mod tests {
         };
         assert!(matches!(terms[1], Filter::And(_)));
         assert_eq!(f.to_string(), "a pr or b pr and c pr");
+    }
+
+    /// Found by fuzzing (fuzz/regressions/path): number literals that are not shortest or exceed
+    /// 64 bits printed as a float that parsed back one ulp off, until serde_json parsed floats
+    /// correctly rounded (`float_roundtrip`).
+    #[test]
+    fn long_number_literals_round_trip() {
+        for text in [
+            "type eq 1111111111111111111111110",
+            "x eq 9724.33845257487760000",
+            "x eq -1102222222222222.2222222222222222",
+            "x eq 32333333333333333333333333333",
+        ] {
+            let filter = Filter::parse(text).expect("parses");
+            let printed = filter.to_string();
+            assert_eq!(
+                Filter::parse(&printed).expect("parses again"),
+                filter,
+                "{printed}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `schemas` and extension objects, which every operation may update) become `Value`s, and
 //! the others are copied to the output as they were written.
 //!
-//! It must give what the full path ([`Engine::apply_owned`](crate::Engine::apply_owned)) gives,
+//! It must give what the full path (`Engine::apply_owned`) gives,
 //! so anything out of the ordinary (a SCIM 1.1 body, an invalid or too deep input, member names
 //! repeated in another case, an unknown resource type) answers `None` and is left to the full
 //! path, which reports it.
@@ -12,15 +12,17 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::config::Config;
 use crate::error::ScimError;
 use crate::limits::json_depth;
 use crate::path::Path;
-use crate::request::{self, Operation, PatchBody};
-use crate::{Engine, patch};
+use crate::raw_text::{Text, nests_deeper_than};
+use crate::request::Operation;
+use crate::{op_reader, patch};
 
 /// More distinct touched names than this and the full path is simpler (and as fast).
 const MAX_TOUCHED: usize = 64;
@@ -32,19 +34,12 @@ const MAX_PARSED: usize = 128;
 /// Applies `patch` to `resource` (both already within the size limits), or `None` when the
 /// full path must do it.
 pub(crate) fn apply(
-    engine: &Engine,
+    config: &Config,
     resource: &str,
     patch: &str,
 ) -> Option<Result<String, ScimError>> {
-    let config = engine.config();
     let limits = &config.limits;
-    let patch: Value = serde_json::from_str(patch).ok()?;
-    if json_depth(&patch) > limits.max_json_depth {
-        return None;
-    }
-    let PatchBody::Operations(ops) = request::parse(patch, config.profile, limits).ok()? else {
-        return None;
-    };
+    let ops = op_reader::read(patch, config.profile, limits)?;
     let mut touched = Touched::default();
     for op in &ops {
         touched.operation(op)?;
@@ -68,7 +63,9 @@ pub(crate) fn apply(
                 doc.insert(name.into_owned(), value);
             }
             Member::Raw(raw) => {
-                depth = depth.max(1 + raw_depth(raw.get()));
+                if nests_deeper_than(raw.get(), limits.max_json_depth.saturating_sub(1)) {
+                    return None;
+                }
                 slots.push(Slot::Raw(name, raw));
             }
         }
@@ -83,7 +80,7 @@ pub(crate) fn apply(
         config.profile,
         limits,
     );
-    if let Err(error) = engine.apply_operations(&applier, &mut doc, ops) {
+    if let Err(error) = patch::apply_operations(&applier, &mut doc, ops) {
         return Some(Err(error));
     }
     Some(write(&slots, &doc, resource.len()))
@@ -239,35 +236,6 @@ fn has_case_duplicates(members: &[(Cow<'_, str>, Member<'_>)]) -> bool {
         .all(|(name, _)| seen.insert(name.to_ascii_lowercase()))
 }
 
-/// The nesting depth of valid JSON text, as [`json_depth`] counts it, without parsing it.
-fn raw_depth(text: &str) -> usize {
-    if !text.starts_with(['[', '{']) {
-        return 0;
-    }
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0, false, false);
-    for &byte in text.as_bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
-}
-
 /// Reads a JSON object's members in document order, names decoded (borrowed when they have no
 /// escapes), parsing the values `Touched` materializes and leaving the others as text.
 struct MembersSeed<'t>(&'t Touched);
@@ -289,7 +257,7 @@ impl<'de> Visitor<'de> for MembersSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
-        while let Some(Name(name)) = map.next_key()? {
+        while let Some(Text(name)) = map.next_key()? {
             let member = if self.0.materializes(&name) {
                 Member::Parsed(map.next_value()?)
             } else {
@@ -301,47 +269,11 @@ impl<'de> Visitor<'de> for MembersSeed<'_> {
     }
 }
 
-/// A member name, borrowed from the input when it can be.
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl<'de> Visitor<'de> for NameVisitor {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
-                Ok(Name(Cow::Borrowed(name)))
-            }
-            fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
-                Ok(Name(Cow::Owned(name.to_string())))
-            }
-            fn visit_string<E>(self, name: String) -> Result<Self::Value, E> {
-                Ok(Name(Cow::Owned(name)))
-            }
-        }
-        deserializer.deserialize_str(NameVisitor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Engine;
     use serde_json::json;
-
-    #[test]
-    fn raw_depth_counts_containers_outside_strings() {
-        for value in [
-            json!("a[{"),
-            json!([]),
-            json!({"a": [1, {"b": "]}\"["}]}),
-            json!([[[[]]], {"x": {"y": "\\"}}]),
-        ] {
-            assert_eq!(raw_depth(&value.to_string()), json_depth(&value), "{value}");
-        }
-    }
 
     #[test]
     fn untouched_members_are_copied_verbatim_and_in_place() {
@@ -351,7 +283,7 @@ mod tests {
         let patch = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
             {"op":"replace","path":"DISPLAYNAME","value":"Babs"},
             {"op":"add","value":{"name.givenName":"Barbara"}}]}"#;
-        let out = apply(&engine, resource, patch)
+        let out = apply(engine.config(), resource, patch)
             .expect("handled lazily")
             .expect("applies");
         assert_eq!(
@@ -369,18 +301,24 @@ mod tests {
         let legacy = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"title":"x"}"#;
         let twice =
             r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"title":"a","Title":"b"}"#;
-        assert!(apply(&engine, user, legacy).is_none(), "SCIM 1.1 body");
         assert!(
-            apply(&engine, twice, patch).is_none(),
+            apply(engine.config(), user, legacy).is_none(),
+            "SCIM 1.1 body"
+        );
+        assert!(
+            apply(engine.config(), twice, patch).is_none(),
             "names repeated in another case"
         );
-        assert!(apply(&engine, "[1]", patch).is_none(), "not an object");
-        assert!(apply(&engine, "{", patch).is_none(), "not JSON");
         assert!(
-            apply(&engine, r#"{"id":"1"}"#, patch).is_none(),
+            apply(engine.config(), "[1]", patch).is_none(),
+            "not an object"
+        );
+        assert!(apply(engine.config(), "{", patch).is_none(), "not JSON");
+        assert!(
+            apply(engine.config(), r#"{"id":"1"}"#, patch).is_none(),
             "no resource type"
         );
-        assert!(apply(&engine, user, patch).is_some());
+        assert!(apply(engine.config(), user, patch).is_some());
     }
 
     #[test]
@@ -400,7 +338,7 @@ mod tests {
         }
         let user = Value::Object(user).to_string();
         // Many parsed (extension-like) members: the full path takes it.
-        assert!(apply(&engine, &user, patch).is_none());
+        assert!(apply(engine.config(), &user, patch).is_none());
         let out = engine.apply_json(&user, patch).expect("applies");
         assert!(out.contains(r#""title":"x""#));
     }

@@ -32,34 +32,38 @@
 //! Every failure is a [`ScimError`] carrying the HTTP status, the RFC 7644 §3.12 `scimType` and a
 //! detail naming the operation and path at fault. The rules are listed in `docs/semantics.md`.
 
+mod attr_path;
 mod build;
-pub mod config;
-pub mod datetime;
+mod config;
+mod datetime;
 mod element_filter;
-pub mod error;
-pub mod eval;
-pub mod filter;
+mod equality;
+mod error;
+mod eval;
+mod filter;
 pub mod json;
 mod lazy;
-mod legacy;
 pub mod limits;
+mod op_reader;
 mod patch;
-pub mod path;
-pub mod profile;
+mod path;
+mod profile;
+mod raw_text;
 mod readable;
 pub mod request;
 pub mod schema;
-pub mod values;
+mod values;
 mod write_only;
 
 use serde_json::{Map, Value};
 
+pub use attr_path::AttrPath;
 pub use build::BuiltResource;
 pub use config::{Config, Profile};
-pub use error::{ScimError, ScimType};
+pub use error::{ScimError, ScimType, Site};
 pub use filter::{CompValue, CompareOp, Filter};
 pub use limits::Limits;
-pub use path::{AttrPath, Path};
+pub use path::Path;
 pub use request::{OpKind, Operation, PatchBody};
 pub use schema::Registry;
 pub use write_only::WriteOnly;
@@ -139,34 +143,10 @@ impl Engine {
             &self.config.limits,
         );
         match request::parse(patch, self.config.profile, &self.config.limits)? {
-            PatchBody::Operations(ops) => self.apply_operations(&applier, &mut doc, ops)?,
-            PatchBody::PartialResource(body) => legacy::apply(&applier, &mut doc, body)?,
+            PatchBody::Operations(ops) => patch::apply_operations(&applier, &mut doc, ops)?,
+            PatchBody::PartialResource(body) => patch::legacy::apply(&applier, &mut doc, body)?,
         }
         Ok(Value::Object(doc))
-    }
-
-    /// Applies PatchOp operations in order, naming the failing one in the error.
-    fn apply_operations(
-        &self,
-        applier: &patch::Applier<'_>,
-        doc: &mut serde_json::Map<String, Value>,
-        ops: Vec<Operation>,
-    ) -> Result<(), ScimError> {
-        for (index, op) in ops.into_iter().enumerate() {
-            let Operation { op, path, value } = op;
-            applier
-                .apply_parts(doc, op, path.as_ref(), value)
-                .map_err(|e| {
-                    // Described only on failure: formatting every operation's path cost more
-                    // than applying it.
-                    let what = match &path {
-                        Some(path) => format!("{op} {path}"),
-                        None => op.to_string(),
-                    };
-                    e.in_operation(index, Some(what))
-                })?;
-        }
-        Ok(())
     }
 
     /// [`Engine::apply`] on JSON text: the form hosts and the WIT interface use.
@@ -186,7 +166,7 @@ impl Engine {
                 limits.max_resource_bytes,
             ));
         }
-        if let Some(result) = lazy::apply(self, resource, patch) {
+        if let Some(result) = lazy::apply(&self.config, resource, patch) {
             return result;
         }
         let patched = self.apply_owned(

@@ -39,24 +39,26 @@ impl Default for Limits {
     }
 }
 
-/// Nesting depth of a JSON value (scalars are 0, `[]`/`{}` are 1), computed without recursion.
+/// Nesting depth of a JSON value (scalars are 0, `[]`/`{}` are 1), counted up to
+/// [`DEPTH_COUNTED`] (deeper values count as that: over every limit). Recursive, bounded by that
+/// cap, so it allocates nothing.
 pub fn json_depth(value: &serde_json::Value) -> usize {
-    let mut max = 0;
-    let mut stack = vec![(value, 0usize)];
-    while let Some((v, depth)) = stack.pop() {
-        match v {
-            serde_json::Value::Array(items) => {
-                max = max.max(depth + 1);
-                stack.extend(items.iter().map(|i| (i, depth + 1)));
-            }
-            serde_json::Value::Object(map) => {
-                max = max.max(depth + 1);
-                stack.extend(map.values().map(|i| (i, depth + 1)));
-            }
-            _ => {}
-        }
+    depth_below(value, DEPTH_COUNTED)
+}
+
+/// How deep [`json_depth`] counts: past serde_json's own parsing limit and any `max_json_depth`.
+pub const DEPTH_COUNTED: usize = 130;
+
+fn depth_below(value: &serde_json::Value, budget: usize) -> usize {
+    if budget == 0 {
+        return 0;
     }
-    max
+    let inner = |v: &serde_json::Value| depth_below(v, budget - 1);
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(inner).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(inner).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
@@ -68,5 +70,10 @@ mod tests {
     fn measures_depth() {
         assert_eq!(json_depth(&json!(1)), 0);
         assert_eq!(json_depth(&json!({"a": [1, {"b": []}]})), 4);
+        let mut deep = json!(1);
+        for _ in 0..500 {
+            deep = json!([deep]);
+        }
+        assert_eq!(json_depth(&deep), super::DEPTH_COUNTED);
     }
 }

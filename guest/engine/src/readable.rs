@@ -2,9 +2,9 @@
 //! "never"`, e.g. `password`), since whether a resource matches would reveal them
 //! (`filter=password eq "guess"`). Checked for list filters by the caller
 //! ([`crate::Engine::check_filter_readable`]) and for PATCH value filters by the engine.
+use crate::attr_path::AttrPath;
 use crate::error::ScimError;
 use crate::filter::Filter;
-use crate::path::AttrPath;
 use crate::schema::{Attribute, ResourceSchemas};
 
 /// 400 invalidFilter when a list filter names a never-returned attribute of `schemas`.

@@ -19,7 +19,7 @@ fn kind(value: &Value) -> &'static str {
 
 /// Checks a simple (non-complex) value against `attr`'s type; the compatible profile turns
 /// `"True"`/`"False"` strings into booleans.
-pub fn simple(attr: &Attribute, value: Value, profile: Profile) -> Result<Value, ScimError> {
+pub(crate) fn simple(attr: &Attribute, value: Value, profile: Profile) -> Result<Value, ScimError> {
     let ok = match (attr.ty, &value) {
         (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(_)) => true,
         (AttrType::Boolean, Value::Bool(_)) => true,
@@ -58,7 +58,7 @@ pub fn simple(attr: &Attribute, value: Value, profile: Profile) -> Result<Value,
 /// Checks a complex value: an object whose members are known sub-attributes, renamed to their
 /// canonical spelling. `null` members are kept (the caller decides what unassigning means).
 /// The compatible profile reads a bare scalar as `{"value": scalar}`.
-pub fn complex(
+pub(crate) fn complex(
     attr: &Attribute,
     value: Value,
     profile: Profile,
@@ -115,7 +115,7 @@ pub fn complex(
 
 /// One value of `attr` (an element, when multi-valued), with `null` sub-attributes dropped.
 /// `None` when nothing is left (a null, or an object of nulls).
-pub fn element(
+pub(crate) fn element(
     attr: &Attribute,
     value: Value,
     profile: Profile,
@@ -133,7 +133,11 @@ pub fn element(
 
 /// The values of a multi-valued attribute: an array (the compatible profile also takes a single
 /// value), each element checked; nulls dropped.
-pub fn elements(attr: &Attribute, value: Value, profile: Profile) -> Result<Vec<Value>, ScimError> {
+pub(crate) fn elements(
+    attr: &Attribute,
+    value: Value,
+    profile: Profile,
+) -> Result<Vec<Value>, ScimError> {
     let items = match value {
         Value::Array(items) => items,
         Value::Null => Vec::new(),

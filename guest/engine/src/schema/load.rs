@@ -38,7 +38,7 @@ fn attribute(doc: &Value, context: &str, depth: usize) -> Result<Attribute, Scim
     let name = text(doc, "name").ok_or_else(|| {
         ScimError::invalid_value(format!("{context}: an attribute has no \"name\""))
     })?;
-    if !crate::path::is_attr_name(name) {
+    if !crate::attr_path::is_attr_name(name) {
         return Err(ScimError::invalid_value(format!(
             "{context}: \"{name}\" is not a valid attribute name"
         )));

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::{Applier, AttrTarget, Target, extension_attribute};
+use crate::equality::canonical_key;
 use crate::error::{ScimError, Site};
-use crate::json::{canonical_key, get_ci, take_ci};
-use crate::patch::{Applier, AttrTarget, Target, extension_attribute};
+use crate::json::{get_ci, take_ci};
 use crate::path::Path;
 use crate::request::{OpKind, Operation};
 use crate::schema::Attribute;

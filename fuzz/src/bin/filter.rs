@@ -1,0 +1,4 @@
+//! afl target: see `scim_patch_fuzz::check_filter`.
+fn main() {
+    afl::fuzz!(|data: &[u8]| scim_patch_fuzz::check_filter(data));
+}

@@ -1,0 +1,159 @@
+//! Target resolution: what a path names in the resource's schemas (RFC 7644 §3.10), and the
+//! object that holds it.
+
+use serde_json::{Map, Value};
+
+use super::Applier;
+use crate::error::ScimError;
+use crate::json::{get_ci, key_ci};
+use crate::path::Path;
+use crate::readable;
+use crate::schema::{Attribute, Schema};
+
+/// What a path resolves to.
+pub(crate) enum Target<'s> {
+    /// The resource itself (the core schema URN).
+    Resource,
+    /// An extension schema as a whole.
+    Extension(&'s Schema),
+    /// An attribute, possibly a sub-attribute of it.
+    Attr(AttrTarget<'s>),
+}
+
+/// An attribute target: where it lives (core or an extension), its definition, its sub-attribute.
+#[derive(Clone, Copy)]
+pub(crate) struct AttrTarget<'s> {
+    pub ext: Option<&'s Schema>,
+    pub attr: &'s Attribute,
+    pub sub: Option<&'s Attribute>,
+}
+
+/// The attribute `name` of the extension `ext` as a target (400 invalidPath when it has none).
+pub(crate) fn extension_attribute<'s>(
+    ext: &'s Schema,
+    name: &str,
+) -> Result<AttrTarget<'s>, ScimError> {
+    let attr = ext.attribute(name).ok_or_else(|| {
+        ScimError::invalid_path(format!("\"{name}\" is not an attribute of {}", ext.id))
+    })?;
+    Ok(AttrTarget {
+        ext: Some(ext),
+        attr,
+        sub: None,
+    })
+}
+
+pub(super) fn container<'d>(
+    doc: &'d Map<String, Value>,
+    ext: Option<&Schema>,
+) -> Option<&'d Map<String, Value>> {
+    match ext {
+        None => Some(doc),
+        Some(ext) => get_ci(doc, &ext.id).and_then(Value::as_object),
+    }
+}
+
+/// The object holding the attribute; an extension's object is created when missing (an empty one
+/// is removed again by `tidy`).
+pub(super) fn container_mut<'d>(
+    doc: &'d mut Map<String, Value>,
+    ext: Option<&Schema>,
+) -> &'d mut Map<String, Value> {
+    let Some(ext) = ext else { return doc };
+    let key = match key_ci(doc, &ext.id) {
+        Some(key) if doc.get(&key).is_some_and(Value::is_object) => key,
+        Some(key) => {
+            doc.insert(key.clone(), Value::Object(Map::new()));
+            key
+        }
+        None => {
+            doc.insert(ext.id.clone(), Value::Object(Map::new()));
+            ext.id.clone()
+        }
+    };
+    match doc.get_mut(&key) {
+        Some(Value::Object(map)) => map,
+        // The member was made an object just above.
+        _ => unreachable!("extension container is an object"),
+    }
+}
+
+impl<'e> Applier<'e> {
+    /// Resolves a path against the resource's schemas.
+    pub(crate) fn resolve(&self, path: &Path) -> Result<Target<'e>, ScimError> {
+        let schemas = self.schemas;
+        let Some(name) = &path.attribute else {
+            let urn = path.schema.as_deref().unwrap_or_default();
+            if schemas.is_core(urn) {
+                return Ok(Target::Resource);
+            }
+            return schemas
+                .extension(urn)
+                .map(Target::Extension)
+                .ok_or_else(|| {
+                    ScimError::invalid_path(format!(
+                        "unknown schema \"{urn}\" for a {}",
+                        schemas.resource_type.name
+                    ))
+                });
+        };
+        let (ext, attr) = match &path.schema {
+            Some(urn) => {
+                let joined = format!("{urn}:{name}");
+                if path.sub.is_none() && path.filter.is_none() {
+                    if schemas.is_core(&joined) {
+                        return Ok(Target::Resource);
+                    }
+                    if let Some(ext) = schemas.extension(&joined) {
+                        return Ok(Target::Extension(ext));
+                    }
+                }
+                if schemas.is_core(urn) {
+                    (None, schemas.core_attribute(name))
+                } else if let Some(ext) = schemas.extension(urn) {
+                    (Some(ext), ext.attribute(name))
+                } else {
+                    return Err(ScimError::invalid_path(format!(
+                        "unknown schema \"{urn}\" for a {}",
+                        schemas.resource_type.name
+                    )));
+                }
+            }
+            None if name.eq_ignore_ascii_case("schemas") => {
+                return Err(ScimError::mutability(
+                    "\"schemas\" is maintained by the service provider: it follows the attributes set",
+                ));
+            }
+            None => (None, schemas.core_attribute(name)),
+        };
+        let attr = attr.ok_or_else(|| {
+            let owner = ext.map_or_else(|| schemas.resource_type.name.clone(), |e| e.id.clone());
+            ScimError::invalid_path(format!("\"{name}\" is not an attribute of {owner}"))
+        })?;
+        let sub = match &path.sub {
+            None => None,
+            Some(sub_name) if attr.is_complex() => Some(attr.sub(sub_name).ok_or_else(|| {
+                ScimError::invalid_path(format!(
+                    "\"{}\" has no sub-attribute \"{sub_name}\"",
+                    attr.name
+                ))
+            })?),
+            Some(sub_name) => {
+                return Err(ScimError::invalid_path(format!(
+                    "\"{}\" is not complex, so it has no \"{sub_name}\"",
+                    attr.name
+                )));
+            }
+        };
+        if let Some(filter) = &path.filter {
+            if !attr.multi_valued {
+                return Err(ScimError::invalid_path(format!(
+                    "\"{}\" is single-valued, so it cannot take a [filter]",
+                    attr.name
+                )));
+            }
+            readable::check_value_filter(filter, attr)?;
+        }
+        Ok(Target::Attr(AttrTarget { ext, attr, sub }))
+    }
+}
