@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use support::{PATCH, REMOVE_ID, USER, USER_ID, id_of};
+use support::{PATCH, REMOVE_ID, USER, USER_ID, cache_entries, id_of};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scim-host");
 
@@ -404,13 +404,6 @@ fn apply_with_cache(cache: &Path, extra: &[&str], env: &[(&str, &str)]) {
         command.env(name, value);
     }
     assert_patched(&command.output().expect("run scim-host"));
-}
-
-/// The compiled components in a cache directory.
-fn cache_entries(cache: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(cache)
-        .map(|listing| listing.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default()
 }
 
 #[test]

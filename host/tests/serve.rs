@@ -5,6 +5,8 @@
 //! `GET /scim/v2/ServiceProviderConfig` with 200 when given the right bearer token, and on a
 //! created resource being stored in the key-value store.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 use scim_host::serve::{
     INTERNAL_ERROR_BODY, RequestLimits, ServeConfig, Server, SqliteKv, Variables,
 };
+use support::cache_entries;
 
 const BIN: &str = env!("CARGO_BIN_EXE_scim-host");
 const TOKEN: &str = "test-token-0123456789";
@@ -421,12 +424,6 @@ fn start_with_cache(dir: &Path, cache: &Path, extra: &[&str]) {
     let _ = child.kill();
     let _ = child.wait();
     assert!(line.starts_with("listening on http://"), "{line:?}");
-}
-
-fn cache_entries(cache: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(cache)
-        .map(|listing| listing.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default()
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Inputs shared by the host's integration tests: valid for the real engine, not only the stub.
+//! Inputs shared by the host's integration tests (valid for the real engine, not only the stub),
+//! and what those tests read back of the compile cache.
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
@@ -43,3 +44,10 @@ pub const REMOVE_ID: &str = r#"{
   "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
   "Operations": [{"op": "remove", "path": "id"}]
 }"#;
+
+/// The entries (compiled components) in a compile-cache directory; none when it is missing.
+pub fn cache_entries(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(cache)
+        .map(|listing| listing.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
