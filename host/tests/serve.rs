@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use scim_host::serve::{
-    INTERNAL_ERROR_BODY, RequestLimits, ServeConfig, Server, SqliteKv, Variables,
+    INTERNAL_ERROR_BODY, InstanceReuse, RequestLimits, ServeConfig, Server, SqliteKv, Variables,
 };
 use support::cache_entries;
 
@@ -352,12 +352,17 @@ fn start_up_failures_exit_2_with_a_message() {
 
 /// Starts a server through the library API.
 async fn start(limits: RequestLimits) -> (Server, PathBuf) {
+    start_reusing(limits, InstanceReuse::default()).await
+}
+
+async fn start_reusing(limits: RequestLimits, reuse: InstanceReuse) -> (Server, PathBuf) {
     let dir = scratch_dir();
     let mut config = ServeConfig::new("127.0.0.1:0".parse().expect("addr"), dir.join("kv.db"));
     let mut variables = Variables::new();
     variables.set("scim_token", TOKEN).expect("valid name");
     config.variables = variables;
     config.request_limits = limits;
+    config.instance_reuse = reuse;
     (Server::start(config).await.expect("start"), dir)
 }
 
@@ -373,6 +378,38 @@ async fn library_api_serves_and_shuts_down() {
     let reply = get(server.local_addr(), SPC).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_served_whether_instances_are_reused_or_not() {
+    // Spin's defaults; an instance per request; instances that take two requests at once,
+    // three in all, and expire after 10 ms idle (so every part of their lifecycle is crossed).
+    let settings = [
+        InstanceReuse::default(),
+        InstanceReuse::single_use(),
+        InstanceReuse {
+            max_requests: 3,
+            max_concurrent: 2,
+            idle_timeout: Duration::from_millis(10),
+        },
+    ];
+    for reuse in settings {
+        let (server, _dir) = start_reusing(RequestLimits::default(), reuse).await;
+        let addr = server.local_addr();
+        for round in 0..3 {
+            for _ in 0..10 {
+                assert_eq!(get(addr, SPC).await.status, 200, "{reuse:?}");
+            }
+            let at_once: Vec<_> = (0..24).map(|_| tokio::spawn(get(addr, SPC))).collect();
+            for reply in at_once {
+                let reply = reply.await.expect("request task");
+                assert_eq!(reply.status, 200, "{reuse:?} round {round}: {reply:?}");
+            }
+            // Long enough for the short idle timeout to drop every instance.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        server.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use scim_host::serve::{
-    ComponentSource, KeyValueBackend, MisreportSwaps, RuntimeConfig, ServeConfig, Server, Variables,
+    ComponentSource, InstanceReuse, KeyValueBackend, MisreportSwaps, RuntimeConfig, ServeConfig,
+    Server, Variables,
 };
 
 use super::Outcome;
@@ -48,6 +49,42 @@ pub(crate) struct ServeArgs {
     /// Wall-clock limit of one request, in seconds; past it the client gets a SCIM 500.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_seconds)]
     request_timeout: f64,
+    /// Requests one component instance serves before it is dropped (as Spin's flag; 1: a fresh
+    /// instance per request).
+    #[arg(long, value_name = "N", default_value_t = InstanceReuse::default().max_requests, value_parser = parse_count)]
+    max_instance_reuse_count: usize,
+    /// Requests one component instance serves at once (as Spin's flag).
+    #[arg(long, value_name = "N", default_value_t = InstanceReuse::default().max_concurrent, value_parser = parse_count)]
+    max_instance_concurrent_reuse_count: usize,
+    /// How long an instance with nothing to do is kept for the next request: a number of
+    /// seconds, or with a suffix `s`, `ms`, `us`, `ns` (as Spin's flag).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    idle_instance_timeout: Duration,
+}
+
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(count) if count >= 1 => Ok(count),
+        _ => Err(format!("{text:?} is not a whole number of at least 1")),
+    }
+}
+
+/// A duration as Spin's flags write it: `2`, `2s`, `500ms`, `20us` (or `µs`), `10ns`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("{text:?} is not a duration such as 1s, 500ms, 20us or 10ns");
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| invalid())?;
+    let seconds = match unit {
+        "" | "s" => number,
+        "ms" => number / 1e3,
+        "us" | "µs" | "μs" => number / 1e6,
+        "ns" => number / 1e9,
+        _ => return Err(invalid()),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| invalid())
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -160,6 +197,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         config.compile_cache = scim_host::CompileCache::Off;
     }
     config.request_limits.request_timeout = Duration::from_secs_f64(args.request_timeout);
+    config.instance_reuse = InstanceReuse {
+        max_requests: args.max_instance_reuse_count,
+        max_concurrent: args.max_instance_concurrent_reuse_count,
+        idle_timeout: args.idle_instance_timeout,
+    };
     if let Some(path) = args.component {
         config.component = ComponentSource::File(path);
     }
@@ -216,5 +258,19 @@ mod tests {
             without_credentials("redis://127.0.0.1:6379"),
             "redis://127.0.0.1:6379"
         );
+    }
+
+    #[test]
+    fn durations_are_read_as_spins_flags_write_them() {
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("20us"), Ok(Duration::from_micros(20)));
+        assert_eq!(parse_duration("10ns"), Ok(Duration::from_nanos(10)));
+        for bad in ["", "s", "1m", "-1s", "1.2.3", "ms5"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_count("16"), Ok(16));
+        assert!(parse_count("0").is_err());
     }
 }

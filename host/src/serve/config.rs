@@ -50,18 +50,18 @@ pub enum ComponentSource {
     Bytes(Vec<u8>),
 }
 
-/// Caps on running one request in the component: wall-clock time, instance memory, response
-/// size.
+/// Caps on running requests in the component: wall-clock time, instance memory, response size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLimits {
-    /// Wall-clock limit of one request, from instantiation to the last byte of the response
-    /// body (default 30 s). Enforced twice: running guest code yields to the scheduler every
-    /// epoch tick (50 ms) and traps once the deadline has passed, and a timer covers a guest
-    /// that is waiting; a response completed after the deadline is dropped too. Either way the
-    /// client gets the SCIM 500.
+    /// Wall-clock limit of one request, from its arrival to the last byte of the response
+    /// body (default 30 s); past it the client gets the SCIM 500. Running guest code yields to
+    /// the scheduler every epoch tick (50 ms), so a busy guest cannot hold a thread; an
+    /// instance whose newest request is past the limit is dropped (as Spin drops it), and
+    /// with it whatever it was still running.
     pub request_timeout: Duration,
-    /// Maximum linear memory of one instance, in bytes (default 256 MiB). A guest that needs
-    /// more traps, and the client gets the SCIM 500.
+    /// Maximum linear memory of one instance, in bytes (default 256 MiB), shared by the
+    /// requests it serves at once. A guest that needs more traps, and the requests it was
+    /// serving get the SCIM 500.
     pub max_memory_bytes: usize,
     /// Maximum response body, in bytes (default 64 MiB); a larger one becomes the SCIM 500.
     pub max_response_bytes: usize,
@@ -73,6 +73,44 @@ impl Default for RequestLimits {
             request_timeout: Duration::from_secs(30),
             max_memory_bytes: 256 << 20,
             max_response_bytes: 64 << 20,
+        }
+    }
+}
+
+/// How instances are reused, as Spin 4.1 runs a `wasi:http@0.3` component: an instance serves
+/// up to `max_concurrent` requests at once and `max_requests` in all, and is dropped after
+/// `idle_timeout` with nothing to do. [`InstanceReuse::single_use`] gives every request an
+/// instance of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceReuse {
+    /// Requests one instance serves before it is dropped (Spin's `--max-instance-reuse-count`,
+    /// default 128); at least 1.
+    pub max_requests: usize,
+    /// Requests one instance serves at once (Spin's `--max-instance-concurrent-reuse-count`,
+    /// default 16); at least 1.
+    pub max_concurrent: usize,
+    /// How long an instance with nothing to do is kept for the next request (Spin's
+    /// `--idle-instance-timeout`, default 1 s).
+    pub idle_timeout: Duration,
+}
+
+impl InstanceReuse {
+    /// A fresh instance for every request (Spin's `--max-instance-reuse-count 1`).
+    pub fn single_use() -> Self {
+        InstanceReuse {
+            max_requests: 1,
+            max_concurrent: 1,
+            ..InstanceReuse::default()
+        }
+    }
+}
+
+impl Default for InstanceReuse {
+    fn default() -> Self {
+        InstanceReuse {
+            max_requests: 128,
+            max_concurrent: 16,
+            idle_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -186,6 +224,8 @@ pub struct ServeConfig {
     pub route: Route,
     /// Per-request caps: time, memory, response size.
     pub request_limits: RequestLimits,
+    /// How instances serve more than one request (default: as Spin does).
+    pub instance_reuse: InstanceReuse,
     /// Caps on a request head.
     pub head_limits: HeadLimits,
     /// How long [`Server::shutdown`](super::Server::shutdown) waits for in-flight requests
@@ -211,6 +251,7 @@ impl ServeConfig {
             compile_cache: CompileCache::from_env(),
             route: Route::default(),
             request_limits: RequestLimits::default(),
+            instance_reuse: InstanceReuse::default(),
             head_limits: HeadLimits::default(),
             shutdown_grace: Duration::from_secs(10),
         }

@@ -14,15 +14,15 @@ use super::bindings::spin::key_value::key_value as spin_kv;
 use super::bindings::spin::variables::variables as spin_vars;
 use super::bindings::wasi::keyvalue::{atomics, batch, store as wasi_kv};
 use super::kv::{KvError, KvStore, SwapExpectation, SwapOutcome};
-use super::state::{CasHandle, DEFAULT_STORE, OpenStore, RequestState, TABLE_CAPACITY};
+use super::state::{CasHandle, DEFAULT_STORE, InstanceState, OpenStore, TABLE_CAPACITY};
 use super::variables::VariableError;
 
 /// Marker for the `Accessor`-style (WIT `async`) host functions: their data is the whole
-/// [`RequestState`].
+/// [`InstanceState`].
 pub(crate) struct SpinHost;
 
 impl HasData for SpinHost {
-    type Data<'a> = &'a mut RequestState;
+    type Data<'a> = &'a mut InstanceState;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -35,7 +35,7 @@ enum OpenError {
     Other(String),
 }
 
-impl RequestState {
+impl InstanceState {
     fn open_store(&mut self, label: String) -> Result<Resource<OpenStore>, OpenError> {
         if label != DEFAULT_STORE {
             return Err(OpenError::AccessDenied);
@@ -96,9 +96,9 @@ fn spin_error(error: KvError) -> spin_kv::Error {
     spin_kv::Error::Other(error.0)
 }
 
-impl spin_kv::Host for RequestState {}
+impl spin_kv::Host for InstanceState {}
 
-impl spin_kv::HostStore for RequestState {
+impl spin_kv::HostStore for InstanceState {
     fn drop(&mut self, handle: Resource<OpenStore>) -> wasmtime::Result<()> {
         self.close_store(handle)
     }
@@ -199,7 +199,7 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
 // ---------------------------------------------------------------------------------------------
 // spin:variables/variables@3.0.0
 
-impl spin_vars::Host for RequestState {}
+impl spin_vars::Host for InstanceState {}
 
 impl<T> spin_vars::HostWithStore<T> for SpinHost {
     async fn get(accessor: &Accessor<T, Self>, name: String) -> Result<String, spin_vars::Error> {
@@ -224,7 +224,7 @@ fn wasi_error(error: KvError) -> wasi_kv::Error {
     wasi_kv::Error::Other(error.0)
 }
 
-impl RequestState {
+impl InstanceState {
     fn wasi_target(
         &self,
         handle: &Resource<OpenStore>,
@@ -234,7 +234,7 @@ impl RequestState {
     }
 }
 
-impl wasi_kv::Host for RequestState {
+impl wasi_kv::Host for InstanceState {
     async fn open(&mut self, identifier: String) -> Result<Resource<OpenStore>, wasi_kv::Error> {
         self.open_store(identifier).map_err(|e| match e {
             OpenError::AccessDenied => wasi_kv::Error::AccessDenied,
@@ -244,7 +244,7 @@ impl wasi_kv::Host for RequestState {
     }
 }
 
-impl wasi_kv::HostBucket for RequestState {
+impl wasi_kv::HostBucket for InstanceState {
     async fn get(
         &mut self,
         bucket: Resource<OpenStore>,
@@ -303,7 +303,7 @@ impl wasi_kv::HostBucket for RequestState {
     }
 }
 
-impl atomics::Host for RequestState {
+impl atomics::Host for InstanceState {
     async fn increment(
         &mut self,
         bucket: Resource<OpenStore>,
@@ -349,7 +349,7 @@ impl atomics::Host for RequestState {
     }
 }
 
-impl atomics::HostCas for RequestState {
+impl atomics::HostCas for InstanceState {
     /// Records the key only; the value to compare against is read by `current` (Spin's
     /// behaviour).
     async fn new(
@@ -393,7 +393,7 @@ impl atomics::HostCas for RequestState {
     }
 }
 
-impl batch::Host for RequestState {
+impl batch::Host for InstanceState {
     /// The existing keys only, as Spin's SQLite backend answers (absent keys are left out).
     async fn get_many(
         &mut self,

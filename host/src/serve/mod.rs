@@ -32,12 +32,15 @@
 //! is not valid HTTP/1.1 or is over [`HeadLimits`] (checked before hyper or the component sees
 //! it); 500 when the component fails. Accepted sockets have `TCP_NODELAY` set.
 //!
-//! Instance model: every request gets a fresh instance in its own store, instantiated from a
-//! component compiled and linked once (`InstancePre`). Requests run concurrently (one tokio
-//! task per connection), each under [`RequestLimits`]; a guest that computes yields to the
+//! Instance model, as Spin 4.1 runs a `wasi:http@0.3` component: instances come from a
+//! component compiled and linked once (`InstancePre`), and each serves up to 16 requests at once
+//! and 128 in all before it is dropped, or is dropped after 1 s with nothing to do
+//! ([`InstanceReuse`], Spin's defaults; `InstanceReuse::single_use` for an instance per
+//! request). A request runs under [`RequestLimits`]; a guest that computes yields to the
 //! scheduler every 50 ms, so a busy request cannot starve the others. The component's response
 //! body is collected before it is sent, so a trap at any point becomes a SCIM 500
-//! ([`INTERNAL_ERROR_BODY`]) with the cause logged to stderr.
+//! ([`INTERNAL_ERROR_BODY`]) with the cause logged to stderr (a trap fails every request its
+//! instance was serving, as in Spin).
 
 mod bindings;
 mod config;
@@ -53,13 +56,14 @@ mod server;
 mod spin_request;
 mod state;
 mod variables;
+mod worker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use config::{
-    ComponentSource, HeadLimits, KeyValueBackend, MisreportSwaps, RequestLimits, Route,
-    RuntimeConfig, RuntimeConfigError, ServeConfig,
+    ComponentSource, HeadLimits, InstanceReuse, KeyValueBackend, MisreportSwaps, RequestLimits,
+    Route, RuntimeConfig, RuntimeConfigError, ServeConfig,
 };
 pub use kv::KvError;
 /// The key-value stores' own API, for this crate's tests only (feature `testing`).

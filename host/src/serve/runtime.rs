@@ -1,5 +1,5 @@
-//! [`SpinRuntime`]: the Spin component compiled and linked once, and the per-request run of its
-//! `wasi:http/handler@0.3.0` export in a fresh, capped store.
+//! [`SpinRuntime`]: the Spin component compiled and linked once, and each request run in one of
+//! its instances (reused as Spin reuses them: `worker`), its response collected under the caps.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -9,27 +9,29 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{
-    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    UpdateDeadline,
-};
-use wasmtime_wasi_http::WasiHttpView;
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime_wasi_http::handler::{ExpirationError, ProxyHandler};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::bindings;
-use super::config::RequestLimits;
+use super::config::{InstanceReuse, RequestLimits};
 use super::host::SpinHost;
 use super::kv::KvStore;
-use super::state::{RequestState, Shared};
+use super::state::{InstanceState, Shared};
 use super::variables::Variables;
+use super::worker::Instances;
 use crate::CompileCache;
 
 /// How often the epoch advances: how often a running guest yields and checks its deadline.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(50);
 
-/// Instances that may run at once: the pooling allocator keeps this many slots (as Spin's
-/// default does), and a request beyond them waits for a slot instead of failing.
+/// Instances that may exist at once: the pooling allocator keeps this many slots (as Spin's
+/// default does).
 const MAX_INSTANCES: u32 = 1000;
+
+/// Requests in the component at once; one beyond them waits instead of failing. Fewer than the
+/// instance slots, so that a new instance always finds one.
+const MAX_IN_FLIGHT: usize = MAX_INSTANCES as usize / 2;
 
 /// Linear memory a freed slot keeps mapped for the next instance (the rest is decommitted): a
 /// request's heap is mostly under this, so the next one starts without page faults.
@@ -38,22 +40,19 @@ const MEMORY_KEEP_RESIDENT: usize = 4 << 20;
 /// The component, compiled and linked against the Spin host interfaces.
 pub(crate) struct SpinRuntime {
     engine: Engine,
-    pre: ServicePre<RequestState>,
-    shared: Shared,
+    handler: ProxyHandler<Instances>,
     limits: RequestLimits,
-    /// One permit per pooled instance slot.
-    slots: Semaphore,
+    /// One permit per request in the component.
+    in_flight: Semaphore,
 }
 
 /// Why a request produced no response from the component. Every case becomes the generic
 /// SCIM 500; the cause is only logged.
 #[derive(Debug)]
 pub(crate) enum RunError {
-    /// Instantiation or the guest failed (a trap, exhausted memory, the epoch deadline, a
-    /// runtime error).
+    /// Instantiation or the guest failed (a trap, exhausted memory, a `wasi:http` error code
+    /// instead of a response, a runtime error).
     Trap(wasmtime::Error),
-    /// The handler returned a `wasi:http` error code instead of a response.
-    Guest(String),
     /// The wall-clock limit passed while the guest was waiting (on I/O, a timer, ...).
     Timeout(Duration),
     /// The response body was larger than the limit.
@@ -64,7 +63,6 @@ impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RunError::Trap(error) => write!(f, "the component failed: {error:?}"),
-            RunError::Guest(code) => write!(f, "the handler returned an error: {code}"),
             RunError::Timeout(limit) => {
                 write!(f, "the request took longer than {} s", limit.as_secs_f64())
             }
@@ -87,6 +85,7 @@ impl SpinRuntime {
         kv: KvStore,
         variables: Variables,
         limits: RequestLimits,
+        reuse: InstanceReuse,
     ) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config
@@ -97,27 +96,33 @@ impl SpinRuntime {
         let engine = Engine::new(&config)?;
         let component = cache.component(&engine, component)?;
 
-        let mut linker = Linker::<RequestState>::new(&engine);
+        let mut linker = Linker::<InstanceState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi::p3::add_to_linker(&mut linker)?;
         wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
         bindings::spin::key_value::key_value::add_to_linker::<_, SpinHost>(&mut linker, |s| s)?;
         bindings::spin::variables::variables::add_to_linker::<_, SpinHost>(&mut linker, |s| s)?;
-        type Own = HasSelf<RequestState>;
+        type Own = HasSelf<InstanceState>;
         bindings::wasi::keyvalue::store::add_to_linker::<_, Own>(&mut linker, |s| s)?;
         bindings::wasi::keyvalue::atomics::add_to_linker::<_, Own>(&mut linker, |s| s)?;
         bindings::wasi::keyvalue::batch::add_to_linker::<_, Own>(&mut linker, |s| s)?;
 
         let pre = ServicePre::new(linker.instantiate_pre(&component)?)?;
-        Ok(SpinRuntime {
-            engine,
+        let handler = ProxyHandler::new(Instances {
+            engine: engine.clone(),
             pre,
             shared: Shared {
                 kv,
                 variables: Arc::new(variables),
             },
+            limits: limits.clone(),
+            reuse,
+        });
+        Ok(SpinRuntime {
+            engine,
+            handler,
             limits,
-            slots: Semaphore::new(MAX_INSTANCES as usize),
+            in_flight: Semaphore::new(MAX_IN_FLIGHT),
         })
     }
 
@@ -127,7 +132,7 @@ impl SpinRuntime {
         crate::epoch::start_ticker(&self.engine, EPOCH_TICK, stop)
     }
 
-    /// Runs one request in a fresh instance and returns the complete response.
+    /// Runs one request in an instance and returns the complete response.
     pub(crate) async fn handle<B>(
         &self,
         request: http::Request<B>,
@@ -152,72 +157,35 @@ impl SpinRuntime {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        // Held until the store (and its instance) is dropped at the end of this function.
-        let _slot =
-            self.slots.acquire().await.map_err(|_| {
+        let _permit =
+            self.in_flight.acquire().await.map_err(|_| {
                 RunError::Trap(wasmtime::format_err!("the runtime is shutting down"))
             })?;
-        let mut store = Store::new(
-            &self.engine,
-            RequestState::new(&self.shared, self.limits.max_memory_bytes),
-        );
-        store.limiter(|state| &mut state.limits);
-        // Every epoch tick the running guest yields to tokio (so a busy guest cannot hold a
-        // worker thread, and the wall-clock timer in `handle` keeps working); past the request
-        // deadline it traps instead.
-        let deadline = Instant::now() + self.limits.request_timeout;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline {
-                UpdateDeadline::Interrupt
+        let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
+        let response = self.handler.handle((), request).await.map_err(|error| {
+            if error.is::<ExpirationError>() {
+                RunError::Timeout(self.limits.request_timeout)
             } else {
-                // tokio's own yield puts the task behind the other ready tasks.
-                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
-            })
-        });
-
-        let service = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(RunError::Trap)?;
-        let (request, request_io) =
-            wasmtime_wasi_http::p3::Request::from_http(store.data_mut().http().hooks, request);
-        // Reports errors reading the client's body to whoever consumed it (the guest sees them
-        // on its body stream); nothing to wait for here.
-        tokio::spawn(async move {
-            let _ = request_io.await;
-        });
-
+                RunError::Trap(error)
+            }
+        })?;
+        let (parts, mut body) = response.into_parts();
         let max_body = self.limits.max_response_bytes;
-        let outcome = store
-            .run_concurrent(async move |accessor| {
-                let response = match service.handle(accessor, request).await? {
-                    Ok(response) => response,
-                    Err(code) => return Ok(Err(RunError::Guest(format!("{code:?}")))),
-                };
-                let response =
-                    accessor.with(|store| response.into_http(store, async { Ok(()) }))?;
-                let (parts, mut body) = response.into_parts();
-                let mut collected = BytesMut::new();
-                while let Some(frame) = body.frame().await {
-                    let frame = frame.map_err(|e| {
-                        wasmtime::format_err!("reading the response body failed: {e:?}")
-                    })?;
-                    if let Ok(data) = frame.into_data() {
-                        if collected.len() + data.len() > max_body {
-                            return Ok(Err(RunError::ResponseTooLarge(max_body)));
-                        }
-                        collected.extend_from_slice(&data);
-                    }
+        let mut collected = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                RunError::Trap(wasmtime::format_err!(
+                    "reading the response body failed: {e:?}"
+                ))
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if collected.len() + data.len() > max_body {
+                    return Err(RunError::ResponseTooLarge(max_body));
                 }
-                wasmtime::Result::Ok(Ok(http::Response::from_parts(parts, collected.freeze())))
-            })
-            .await;
-        match outcome {
-            Ok(Ok(result)) => result,
-            Ok(Err(error)) | Err(error) => Err(RunError::Trap(error)),
+                collected.extend_from_slice(&data);
+            }
         }
+        Ok(http::Response::from_parts(parts, collected.freeze()))
     }
 }
 

@@ -78,6 +78,7 @@ impl Server {
             compile_cache,
             route,
             request_limits,
+            instance_reuse,
             head_limits,
             shutdown_grace,
         } = config;
@@ -98,8 +99,15 @@ impl Server {
                     })?)
                 }
             };
-            SpinRuntime::new(&bytes, &compile_cache, kv, variables, request_limits)
-                .map_err(ServeError::Load)
+            SpinRuntime::new(
+                &bytes,
+                &compile_cache,
+                kv,
+                variables,
+                request_limits,
+                instance_reuse,
+            )
+            .map_err(ServeError::Load)
         })
         .await
         .map_err(|e| ServeError::Load(wasmtime::format_err!("start-up task failed: {e}")))??;

@@ -1,5 +1,6 @@
-//! The data of one request's store: WASI and wasi:http contexts, the resource table, the
-//! memory cap, and handles to the shared key-value store and variables.
+//! The data of one instance's store (an instance serves many requests, see `worker`): WASI and
+//! wasi:http contexts, the resource table, the memory cap, and handles to the shared key-value
+//! store and variables.
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ pub(crate) const DEFAULT_STORE: &str = "default";
 /// compare-and-swap handles one instance may hold open at once, like Spin's tables.
 pub(crate) const TABLE_CAPACITY: usize = 256;
 
-/// What every request shares.
+/// What every instance shares.
 pub(crate) struct Shared {
     pub(crate) kv: KvStore,
     pub(crate) variables: Arc<Variables>,
@@ -37,8 +38,8 @@ pub struct CasHandle {
     pub(crate) expected: SwapExpectation,
 }
 
-/// The `T` of every request's `Store<T>`.
-pub(crate) struct RequestState {
+/// The `T` of every instance's `Store<T>`.
+pub(crate) struct InstanceState {
     pub(crate) table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -52,7 +53,7 @@ pub(crate) struct RequestState {
     pub(crate) open_cas: usize,
 }
 
-impl RequestState {
+impl InstanceState {
     pub(crate) fn new(shared: &Shared, max_memory_bytes: usize) -> Self {
         // The guest's stdout and stderr both go to our stderr (as `spin up` shows them on the
         // console), keeping our stdout for the `listening on` line. No environment, arguments,
@@ -64,7 +65,7 @@ impl RequestState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        RequestState {
+        InstanceState {
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),
@@ -81,7 +82,7 @@ impl RequestState {
     }
 }
 
-impl WasiView for RequestState {
+impl WasiView for InstanceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
@@ -90,7 +91,7 @@ impl WasiView for RequestState {
     }
 }
 
-impl WasiHttpView for RequestState {
+impl WasiHttpView for InstanceState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView {
             ctx: &mut self.http,
