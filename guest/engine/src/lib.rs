@@ -48,6 +48,8 @@ mod op_reader;
 mod patch;
 mod path;
 mod profile;
+mod raw_element;
+mod raw_filter;
 mod raw_text;
 mod readable;
 pub mod request;

@@ -9,6 +9,7 @@ mod guard;
 mod identity;
 pub(crate) mod legacy;
 mod multi;
+mod raw_array;
 mod remove;
 mod target;
 mod tidy;
@@ -26,6 +27,7 @@ use crate::request::{OpKind, Operation};
 use crate::schema::ResourceSchemas;
 
 use identity::AppendIndex;
+pub(crate) use raw_array::RawArray;
 pub(crate) use target::{AttrTarget, Target, extension_attribute};
 
 /// Applies operations to one resource, under one profile and set of limits.
@@ -146,15 +148,22 @@ pub(crate) fn apply_operations(
         let Operation { op, path, value } = op;
         applier
             .apply_parts(doc, op, path.as_ref(), value)
-            .map_err(|e| {
-                // Described only on failure: formatting every operation's path cost more than
-                // applying it.
-                let what = match &path {
-                    Some(path) => format!("{op} {path}"),
-                    None => op.to_string(),
-                };
-                e.in_operation(index, Some(what))
-            })?;
+            .map_err(|e| in_operation(e, index, op, path.as_ref()))?;
     }
     Ok(())
+}
+
+/// `error` as the failure of operation `index` (`op` on `path`).
+pub(crate) fn in_operation(
+    error: ScimError,
+    index: usize,
+    op: OpKind,
+    path: Option<&Path>,
+) -> ScimError {
+    // Described only on failure: formatting every operation's path cost more than applying it.
+    let what = match path {
+        Some(path) => format!("{op} {path}"),
+        None => op.to_string(),
+    };
+    error.in_operation(index, Some(what))
 }
