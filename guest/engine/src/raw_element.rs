@@ -32,6 +32,27 @@ pub(crate) fn scan<'a>(text: &'a str, names: &[&str], out: &mut Vec<(usize, Fiel
         .is_ok()
 }
 
+/// Whether the text of a value may hold a string equal to the ASCII `literal` ignoring ASCII
+/// case, by a byte search: `None` when `text` has escapes (its strings are not its bytes), else
+/// `Some(false)` only when no string of it can be equal (every string's bytes are in the text).
+pub(crate) fn may_contain(text: &str, literal: &str) -> Option<bool> {
+    let (t, l) = (text.as_bytes(), literal.as_bytes());
+    if t.contains(&b'\\') {
+        return None;
+    }
+    let Some(first) = l.first().map(u8::to_ascii_lowercase) else {
+        return Some(true);
+    };
+    let Some(last) = t.len().checked_sub(l.len()) else {
+        return Some(false);
+    };
+    Some(
+        (0..=last).any(|i| {
+            t[i].to_ascii_lowercase() == first && t[i..i + l.len()].eq_ignore_ascii_case(l)
+        }),
+    )
+}
+
 /// Whether the raw value `text` is unassigned (RFC 7643 §2.5): `null`, `[]` or `{}` (as
 /// [`crate::json::is_unassigned`] says of the parsed value).
 pub(crate) fn is_unassigned(text: &str) -> bool {
@@ -150,6 +171,18 @@ mod tests {
         assert_eq!(kinds, ["0:s:a\"b", "0:n", "0:c", "1:t"]);
         assert!(!scan("[1]", &["value"], &mut out));
         assert!(!scan("\"x\"", &["value"], &mut out));
+    }
+
+    #[test]
+    fn byte_search_only_without_escapes() {
+        assert_eq!(may_contain(r#"{"value":"AbC"}"#, "abc"), Some(true));
+        assert_eq!(may_contain(r#"{"value":"ab"}"#, "abc"), Some(false));
+        assert_eq!(
+            may_contain(r#"{"v":"x"}"#, "a-much-longer-literal"),
+            Some(false)
+        );
+        assert_eq!(may_contain(r#"{"value":"\u0061bc"}"#, "abc"), None);
+        assert_eq!(may_contain("null", ""), Some(true));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use crate::filter::{CompValue, CompareOp, Filter};
-use crate::raw_element::{Field, scan};
+use crate::raw_element::{Field, may_contain, scan};
 use crate::schema::{AttrType, Attribute};
 
 /// More `or`-ed literals on one name than this and they are looked up in a set.
@@ -16,10 +16,16 @@ const SET_FROM: usize = 8;
 /// More distinct names than this and the filter is not worth pre-checking.
 const MAX_NAMES: usize = 4;
 
+/// At most this many literals and a value without escapes is searched for them as bytes
+/// ([`may_contain`]) instead of being scanned.
+const MAX_SEARCHED: usize = 4;
+
 /// A filter's necessary condition, prepared once for every value of one attribute.
 pub(crate) struct Prefilter<'f> {
     names: Vec<&'f str>,
     root: Node<'f>,
+    /// Whether the literals are few enough to search for ([`MAX_SEARCHED`]).
+    searched: bool,
 }
 
 enum Node<'f> {
@@ -46,7 +52,12 @@ impl<'f> Prefilter<'f> {
         } else {
             root
         };
-        Prefilter { names, root }
+        let searched = literal_count(&root) <= MAX_SEARCHED;
+        Prefilter {
+            names,
+            root,
+            searched,
+        }
     }
 
     /// Whether the value `text` may match (and so must be parsed and evaluated).
@@ -55,10 +66,46 @@ impl<'f> Prefilter<'f> {
         text: &'a str,
         scratch: &mut Vec<(usize, Field<'a>)>,
     ) -> bool {
-        if matches!(self.root, Node::Unknown) || !scan(text, &self.names, scratch) {
+        if matches!(self.root, Node::Unknown) {
             return true;
         }
-        maybe(&self.root, scratch)
+        if self.searched {
+            // The string a term compares with is somewhere in the text, whatever its member.
+            let mut escaped = false;
+            let found = maybe(&self.root, &mut |_, literals, _| {
+                literals.iter().any(|l| {
+                    may_contain(text, l).unwrap_or_else(|| {
+                        escaped = true;
+                        true
+                    })
+                })
+            });
+            if !escaped {
+                return found;
+            }
+        }
+        if !scan(text, &self.names, scratch) {
+            return true;
+        }
+        maybe(&self.root, &mut |name, literals, folded| {
+            equal_field(scratch, name, literals, folded)
+        })
+    }
+}
+
+fn literal_count(node: &Node<'_>) -> usize {
+    match node {
+        Node::Eq {
+            literals, folded, ..
+        } => match folded {
+            Some(_) => usize::MAX,
+            None => literals.len(),
+        },
+        Node::Any(nodes) | Node::All(nodes) => nodes
+            .iter()
+            .map(literal_count)
+            .fold(0, usize::saturating_add),
+        Node::Unknown => 0,
     }
 }
 
@@ -123,33 +170,25 @@ fn name_index<'f>(names: &mut Vec<&'f str>, name: &'f str) -> usize {
     }
 }
 
-/// Whether the value whose scanned members are `fields` may satisfy `node`.
-fn maybe(node: &Node<'_>, fields: &[(usize, Field<'_>)]) -> bool {
+/// What a term `names[name] eq literals` may be for one value.
+type EqTerm<'t, 'f> = dyn FnMut(usize, &[&'f str], &Option<HashSet<String>>) -> bool + 't;
+
+/// Whether a value may satisfy `node`, given what its equality terms may be.
+fn maybe<'f>(node: &Node<'f>, eq: &mut EqTerm<'_, 'f>) -> bool {
     match node {
         Node::Eq {
             name,
             literals,
             folded,
-        } => fields
-            .iter()
-            .filter(|(i, _)| i == name)
-            .any(|(_, field)| match field {
-                Field::Str(text) if !text.is_ascii() => true,
-                Field::Str(text) => match folded {
-                    Some(set) => set.contains(&text.to_ascii_lowercase()),
-                    None => literals.iter().any(|l| l.eq_ignore_ascii_case(text)),
-                },
-                Field::Container => true,
-                Field::True | Field::Scalar => false,
-            }),
-        Node::Any(nodes) => nodes.iter().any(|n| maybe(n, fields)),
+        } => eq(*name, literals, folded),
+        Node::Any(nodes) => nodes.iter().any(|n| maybe(n, eq)),
         Node::All(nodes) => {
             for n in nodes {
                 // An unknown term may fail when evaluated: the terms after it decide nothing.
                 if matches!(n, Node::Unknown) {
                     return true;
                 }
-                if !maybe(n, fields) {
+                if !maybe(n, eq) {
                     return false;
                 }
             }
@@ -157,6 +196,27 @@ fn maybe(node: &Node<'_>, fields: &[(usize, Field<'_>)]) -> bool {
         }
         Node::Unknown => true,
     }
+}
+
+/// Whether a scanned member `name` of a value may equal one of `literals`.
+fn equal_field(
+    fields: &[(usize, Field<'_>)],
+    name: usize,
+    literals: &[&str],
+    folded: &Option<HashSet<String>>,
+) -> bool {
+    fields
+        .iter()
+        .filter(|(i, _)| *i == name)
+        .any(|(_, field)| match field {
+            Field::Str(text) if !text.is_ascii() => true,
+            Field::Str(text) => match folded {
+                Some(set) => set.contains(&text.to_ascii_lowercase()),
+                None => literals.iter().any(|l| l.eq_ignore_ascii_case(text)),
+            },
+            Field::Container => true,
+            Field::True | Field::Scalar => false,
+        })
 }
 
 /// Whether a value of `attr` scanned into `fields` may equal a new value whose `value` member is

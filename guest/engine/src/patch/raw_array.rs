@@ -254,8 +254,10 @@ impl<'a, 'e> RawArray<'a, 'e> {
                 Elem::Raw(text) => {
                     let may = match probe {
                         Some(literal) => {
-                            !raw_element::scan(text, &["value"], &mut scratch)
-                                || may_have_value(&scratch, literal)
+                            raw_element::may_contain(text, literal).unwrap_or_else(|| {
+                                !raw_element::scan(text, &["value"], &mut scratch)
+                                    || may_have_value(&scratch, literal)
+                            })
                         }
                         None => true,
                     };
