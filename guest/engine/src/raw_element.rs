@@ -37,20 +37,18 @@ pub(crate) fn scan<'a>(text: &'a str, names: &[&str], out: &mut Vec<(usize, Fiel
 /// `Some(false)` only when no string of it can be equal (every string's bytes are in the text).
 pub(crate) fn may_contain(text: &str, literal: &str) -> Option<bool> {
     let (t, l) = (text.as_bytes(), literal.as_bytes());
-    if t.contains(&b'\\') {
+    if memchr::memchr(b'\\', t).is_some() {
         return None;
     }
-    let Some(first) = l.first().map(u8::to_ascii_lowercase) else {
+    let Some(&first) = l.first() else {
         return Some(true);
     };
-    let Some(last) = t.len().checked_sub(l.len()) else {
-        return Some(false);
-    };
-    Some(
-        (0..=last).any(|i| {
-            t[i].to_ascii_lowercase() == first && t[i..i + l.len()].eq_ignore_ascii_case(l)
-        }),
-    )
+    let found = memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), t)
+        .any(|i| {
+            t.get(i..i + l.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(l))
+        });
+    Some(found)
 }
 
 /// Whether the raw value `text` is unassigned (RFC 7643 §2.5): `null`, `[]` or `{}` (as

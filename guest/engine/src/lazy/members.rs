@@ -6,7 +6,9 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -24,8 +26,8 @@ pub(super) enum Member<'a> {
     /// Left as text: no operation touches it.
     Raw(&'a RawValue),
     /// An array only value filters and appends reach: its values may stay text
-    /// ([`crate::patch::RawArray`]).
-    Array(&'a RawValue),
+    /// ([`crate::patch::RawArray`]), read as the text of each value.
+    Array(Vec<&'a RawValue>),
 }
 
 /// A touched name (lowercased), and whether every operation that names it reaches it only
@@ -171,17 +173,66 @@ impl<'de> Visitor<'de> for MembersSeed<'_> {
             let member = match self.0.reach(&name) {
                 None => Member::Raw(map.next_value()?),
                 Some(false) => Member::Parsed(map.next_value()?),
-                Some(true) => {
-                    let raw: &RawValue = map.next_value()?;
-                    if raw.get().starts_with('[') {
-                        Member::Array(raw)
-                    } else {
-                        Member::Parsed(serde_json::from_str(raw.get()).map_err(A::Error::custom)?)
-                    }
-                }
+                Some(true) => map.next_value_seed(ArraySeed)?,
             };
             members.push((name, member));
         }
         Ok(members)
+    }
+}
+
+/// A member that may be an array of values kept as text: [`Member::Array`] when it is an array,
+/// else the value parsed ([`Member::Parsed`]).
+struct ArraySeed;
+
+impl<'de> DeserializeSeed<'de> for ArraySeed {
+    type Value = Member<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ArraySeed {
+    type Value = Member<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(16));
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            items.push(item);
+        }
+        Ok(Member::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(map)).map(Member::Parsed)
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Member::Parsed(Value::String(text.to_string())))
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Member::Parsed(Value::Bool(b)))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Member::Parsed(Value::from(n)))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Member::Parsed(Value::from(n)))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+        Ok(Member::Parsed(Value::from(n)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Member::Parsed(Value::Null))
     }
 }

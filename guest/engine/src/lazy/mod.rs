@@ -16,8 +16,8 @@ mod write;
 use std::borrow::Cow;
 
 use serde::de::DeserializeSeed;
-use serde_json::Map;
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::error::ScimError;
@@ -58,7 +58,7 @@ pub(crate) fn apply(
     let mut doc = Map::new();
     let mut depth = 1;
     let mut slots = Vec::with_capacity(members.len());
-    let mut by_value: Vec<(usize, Cow<'_, str>, &RawValue)> = Vec::new();
+    let mut by_value: Vec<(usize, Cow<'_, str>, Vec<&RawValue>)> = Vec::new();
     for (name, member) in members {
         match member {
             Member::Parsed(value) => {
@@ -72,8 +72,8 @@ pub(crate) fn apply(
                 }
                 slots.push(Slot::Raw(name, raw));
             }
-            Member::Array(raw) => {
-                by_value.push((slots.len(), name, raw));
+            Member::Array(items) => {
+                by_value.push((slots.len(), name, items));
                 slots.push(Slot::Array(usize::MAX));
             }
         }
@@ -88,22 +88,27 @@ pub(crate) fn apply(
 
     // Arrays of an attribute `RawArray` cannot take are parsed like any touched member.
     let mut arrays: Vec<RawArray<'_, '_>> = Vec::with_capacity(by_value.len());
-    for (slot, name, raw) in by_value {
-        let array = schemas
+    for (slot, name, items) in by_value {
+        match schemas
             .core_attribute(&name)
             .filter(|attr| keeps_text(attr))
-            .and_then(|attr| RawArray::new(attr, name.clone(), raw.get(), limits));
-        match array {
-            Some(array) => {
+        {
+            Some(attr) => {
                 slots[slot] = Slot::Array(arrays.len());
-                arrays.push(array);
+                arrays.push(RawArray::new(attr, name, items, limits)?);
             }
             None => {
-                if nests_deeper_than(raw.get(), limits.max_json_depth.saturating_sub(1)) {
-                    return None;
+                // The resource and the array are two levels.
+                let limit = limits.max_json_depth.checked_sub(2)?;
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    if nests_deeper_than(item.get(), limit) {
+                        return None;
+                    }
+                    values.push(serde_json::from_str(item.get()).ok()?);
                 }
                 slots[slot] = Slot::Parsed(name.to_string());
-                doc.insert(name.into_owned(), serde_json::from_str(raw.get()).ok()?);
+                doc.insert(name.into_owned(), Value::Array(values));
             }
         }
     }

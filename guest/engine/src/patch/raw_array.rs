@@ -65,15 +65,14 @@ fn parse(text: &str) -> Result<Value, Stop> {
 }
 
 impl<'a, 'e> RawArray<'a, 'e> {
-    /// The values of `text` (a JSON array, the member `name` of a resource) for `attr`; `None`
-    /// when it is not an array or nests deeper than the limits allow (the full path reports it).
+    /// The values `items` (the texts of the array that is the member `name` of a resource) of
+    /// `attr`; `None` when one nests deeper than the limits allow (the full path reports it).
     pub(crate) fn new(
         attr: &'e Attribute,
         name: Cow<'a, str>,
-        text: &'a str,
+        items: Vec<&'a RawValue>,
         limits: &Limits,
     ) -> Option<Self> {
-        let items: Vec<&'a RawValue> = serde_json::from_str(text).ok()?;
         // The resource and the array are two levels.
         let limit = limits.max_json_depth.checked_sub(2)?;
         let mut raw_unassigned = false;
