@@ -124,7 +124,7 @@ pub(crate) fn apply(
             (Some(array), Some(p)) => {
                 let result = array.apply(&applier, op, p, value)?;
                 if result.is_ok() {
-                    applier.tidy(&mut doc);
+                    applier.settle(&mut doc, Some(p));
                 }
                 result
             }

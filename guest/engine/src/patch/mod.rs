@@ -40,6 +40,8 @@ pub(crate) struct Applier<'e> {
     append_index: RefCell<Option<AppendIndex>>,
     /// Whether the current operation appended through (and so kept) `append_index`.
     append_index_kept: Cell<bool>,
+    /// Whether `tidy` ran after an earlier operation (see [`Applier::settle`]).
+    tidied: Cell<bool>,
 }
 
 impl<'e> Applier<'e> {
@@ -51,6 +53,7 @@ impl<'e> Applier<'e> {
             limits,
             append_index: RefCell::new(None),
             append_index_kept: Cell::new(false),
+            tidied: Cell::new(false),
         }
     }
 
@@ -85,8 +88,19 @@ impl<'e> Applier<'e> {
             self.append_index.take();
         }
         result?;
-        self.tidy(doc);
+        self.settle(doc, path);
         Ok(())
+    }
+
+    /// `tidy` after an operation on `path` succeeded. An operation on a core attribute changes
+    /// neither `schemas` nor an extension's object, so once `tidy` has run the document stays
+    /// tidy through such operations and `tidy` is skipped.
+    pub(crate) fn settle(&self, doc: &mut Map<String, Value>, path: Option<&Path>) {
+        let core = path.is_some_and(|p| p.schema.is_none() && p.attribute.is_some());
+        if !core || !self.tidied.get() {
+            self.tidy(doc);
+            self.tidied.set(true);
+        }
     }
 
     pub(super) fn write(
