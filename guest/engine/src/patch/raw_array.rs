@@ -217,18 +217,24 @@ impl<'a, 'e> RawArray<'a, 'e> {
     }
 
     /// As `matching_indices`: the values the filter matches, ascending; values the prefilter
-    /// rules out are not parsed.
-    fn matching(&self, filter: &Filter) -> Result<Vec<usize>, Stop> {
+    /// rules out are not parsed, and those it matches stay parsed (the operation changes them).
+    fn matching(&mut self, filter: &Filter) -> Result<Vec<usize>, Stop> {
         let exact = ElementFilter::new(filter, self.attr);
         let pre = Prefilter::new(filter, self.attr);
         let mut scratch = Vec::new();
         let mut out = Vec::new();
-        for (i, elem) in self.elems.iter().enumerate() {
+        for (i, elem) in self.elems.iter_mut().enumerate() {
             let hit = match elem {
                 Elem::Parsed(value) => exact.matches(value)?,
-                Elem::Raw(text) => {
-                    pre.may_match(text, &mut scratch) && exact.matches(&parse(text)?)?
+                Elem::Raw(text) if pre.may_match(text, &mut scratch) => {
+                    let value = parse(text)?;
+                    let hit = exact.matches(&value)?;
+                    if hit {
+                        *elem = Elem::Parsed(value);
+                    }
+                    hit
                 }
+                Elem::Raw(_) => false,
             };
             if hit {
                 out.push(i);
@@ -292,8 +298,9 @@ impl<'a, 'e> RawArray<'a, 'e> {
                 continue;
             }
             if let Elem::Raw(text) = self.elems[i]
-                && raw_element::scan(text, &["primary"], &mut scratch)
-                && !scratch.iter().any(|(_, f)| matches!(f, Field::True))
+                && (raw_element::may_contain(text, "true") == Some(false)
+                    || raw_element::scan(text, &["primary"], &mut scratch)
+                        && !scratch.iter().any(|(_, f)| matches!(f, Field::True)))
             {
                 continue;
             }
