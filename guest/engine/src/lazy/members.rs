@@ -30,17 +30,17 @@ pub(super) enum Member<'a> {
     Array(Vec<&'a RawValue>),
 }
 
-/// A touched name (lowercased), and whether every operation that names it reaches it only
-/// through a value filter or appends to it.
-struct Name {
-    lower: String,
+/// A touched name (as an operation spells it), and whether every operation that names it
+/// reaches it only through a value filter or appends to it.
+struct Name<'o> {
+    name: &'o str,
     by_value: bool,
 }
 
 /// The top-level member names the operations can read or write.
 #[derive(Default)]
-pub(super) struct Touched {
-    names: Vec<Name>,
+pub(super) struct Touched<'o> {
+    names: Vec<Name<'o>>,
 }
 
 /// Whether `op` reaches the attribute its path names only as [`crate::patch::RawArray`] can:
@@ -56,9 +56,9 @@ fn by_value(op: &Operation, path: &Path) -> bool {
         }
 }
 
-impl Touched {
+impl<'o> Touched<'o> {
     /// Records what `op` can touch; `None` when that is too much to track.
-    pub(super) fn operation(&mut self, op: &Operation) -> Option<()> {
+    pub(super) fn operation(&mut self, op: &'o Operation) -> Option<()> {
         match op.path.as_ref() {
             Some(
                 path @ Path {
@@ -77,7 +77,7 @@ impl Touched {
 
     /// A path-less value's members: `name`, `name.sub`, `name[filter]`, URN-prefixed forms, and
     /// schema URNs holding more members.
-    fn members(&mut self, members: &Map<String, Value>) -> Option<()> {
+    fn members(&mut self, members: &'o Map<String, Value>) -> Option<()> {
         for (key, value) in members {
             let is_urn = starts_with_urn(key);
             let local = if is_urn {
@@ -94,21 +94,18 @@ impl Touched {
         Some(())
     }
 
-    fn name(&mut self, name: &str, by_value: bool) -> Option<()> {
+    fn name(&mut self, name: &'o str, by_value: bool) -> Option<()> {
         match self
             .names
             .iter_mut()
-            .find(|n| n.lower.eq_ignore_ascii_case(name))
+            .find(|n| n.name.eq_ignore_ascii_case(name))
         {
             Some(known) => known.by_value &= by_value,
             None => {
                 if self.names.len() == MAX_TOUCHED {
                     return None;
                 }
-                self.names.push(Name {
-                    lower: name.to_ascii_lowercase(),
-                    by_value,
-                });
+                self.names.push(Name { name, by_value });
             }
         }
         Some(())
@@ -123,7 +120,7 @@ impl Touched {
         }
         self.names
             .iter()
-            .find(|n| n.lower.eq_ignore_ascii_case(name))
+            .find(|n| n.name.eq_ignore_ascii_case(name))
             .map(|n| n.by_value)
     }
 }
@@ -150,9 +147,9 @@ pub(super) fn has_case_duplicates(members: &[(Cow<'_, str>, Member<'_>)]) -> boo
 
 /// Reads a JSON object's members in document order, names decoded (borrowed when they have no
 /// escapes), parsing the values `Touched` names and leaving the others as text.
-pub(super) struct MembersSeed<'t>(pub &'t Touched);
+pub(super) struct MembersSeed<'t, 'o>(pub &'t Touched<'o>);
 
-impl<'de> DeserializeSeed<'de> for MembersSeed<'_> {
+impl<'de> DeserializeSeed<'de> for MembersSeed<'_, '_> {
     type Value = Vec<(Cow<'de, str>, Member<'de>)>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
@@ -160,7 +157,7 @@ impl<'de> DeserializeSeed<'de> for MembersSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for MembersSeed<'_> {
+impl<'de> Visitor<'de> for MembersSeed<'_, '_> {
     type Value = Vec<(Cow<'de, str>, Member<'de>)>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

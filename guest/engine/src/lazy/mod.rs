@@ -63,7 +63,7 @@ pub(crate) fn apply(
         match member {
             Member::Parsed(value) => {
                 depth = depth.max(1 + json_depth(&value));
-                slots.push(Slot::Parsed(name.to_string()));
+                slots.push(Slot::Parsed(name.clone()));
                 doc.insert(name.into_owned(), value);
             }
             Member::Raw(raw) => {
@@ -107,7 +107,7 @@ pub(crate) fn apply(
                     }
                     values.push(serde_json::from_str(item.get()).ok()?);
                 }
-                slots[slot] = Slot::Parsed(name.to_string());
+                slots[slot] = Slot::Parsed(name.clone());
                 doc.insert(name.into_owned(), Value::Array(values));
             }
         }

@@ -11,7 +11,7 @@ use crate::patch::RawArray;
 /// Where a member was in the resource, and what to write there.
 pub(super) enum Slot<'a> {
     /// A parsed member (now in the patched map, perhaps renamed or removed), by its name as read.
-    Parsed(String),
+    Parsed(Cow<'a, str>),
     /// An untouched member, written back as it was.
     Raw(Cow<'a, str>, &'a RawValue),
     /// A multi-valued attribute whose values may still be text: the index of its [`RawArray`].
