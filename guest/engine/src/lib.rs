@@ -55,6 +55,7 @@ mod readable;
 pub mod request;
 pub mod schema;
 mod values;
+mod write_json;
 mod write_only;
 
 use serde_json::{Map, Value};

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ScimError;
 use crate::patch::RawArray;
+use crate::write_json;
 
 /// Where a member was in the resource, and what to write there.
 pub(super) enum Slot<'a> {
@@ -44,7 +45,7 @@ pub(super) fn write(
                     if let Some((i, (k, v))) = found {
                         written[i] = true;
                         write_name(&mut out, k)?;
-                        serde_json::to_writer(&mut out, v)?;
+                        write_json::value(&mut out, v)?;
                     }
                 }
                 Slot::Array(index) => {
@@ -60,7 +61,7 @@ pub(super) fn write(
         for (i, (k, v)) in doc.iter().enumerate() {
             if !written[i] {
                 write_name(&mut out, k)?;
-                serde_json::to_writer(&mut out, v)?;
+                write_json::value(&mut out, v)?;
             }
         }
         out.push(b'}');
@@ -77,7 +78,7 @@ fn write_name(out: &mut Vec<u8>, name: &str) -> Result<(), serde_json::Error> {
     if out.len() > 1 {
         out.push(b',');
     }
-    serde_json::to_writer(&mut *out, name)?;
+    write_json::string(out, name)?;
     out.push(b':');
     Ok(())
 }

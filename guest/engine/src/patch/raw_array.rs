@@ -30,6 +30,7 @@ use crate::raw_text::nests_deeper_than;
 use crate::request::OpKind;
 use crate::schema::{AttrType, Attribute};
 use crate::values;
+use crate::write_json;
 
 /// The values of one attribute, each as text or parsed (once read for a change).
 pub(crate) struct RawArray<'a, 'e> {
@@ -113,7 +114,7 @@ impl<'a, 'e> RawArray<'a, 'e> {
             }
             match elem {
                 Elem::Raw(text) => out.extend_from_slice(text.as_bytes()),
-                Elem::Parsed(value) => serde_json::to_writer(&mut *out, value)?,
+                Elem::Parsed(value) => write_json::value(out, value)?,
             }
         }
         out.push(b']');
