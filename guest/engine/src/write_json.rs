@@ -38,7 +38,11 @@ pub(crate) fn value(out: &mut Vec<u8>, value: &Value) -> Result<(), serde_json::
 
 /// Writes `text` as a JSON string.
 pub(crate) fn string(out: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // No early exit: the compiler vectorises the whole-string test.
+    let plain = !text.bytes().fold(false, |escape, b| {
+        escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
         out.reserve(text.len() + 2);
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
