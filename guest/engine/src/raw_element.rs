@@ -32,12 +32,13 @@ pub(crate) fn scan<'a>(text: &'a str, names: &[&str], out: &mut Vec<(usize, Fiel
         .is_ok()
 }
 
-/// Whether the text of a value may hold a string equal to the ASCII `literal` ignoring ASCII
-/// case, by a byte search: `None` when `text` has escapes (its strings are not its bytes), else
-/// `Some(false)` only when no string of it can be equal (every string's bytes are in the text).
+/// Whether the text of a value may hold a string equal to the ASCII `literal` ignoring case, by
+/// a byte search: `None` when `text` has escapes (its strings are not its bytes) or non-ASCII
+/// text (which may lowercase to ASCII: the Kelvin sign is a `k`), else `Some(false)` only when no
+/// string of it can be equal (every string's bytes are in the text).
 pub(crate) fn may_contain(text: &str, literal: &str) -> Option<bool> {
     let (t, l) = (text.as_bytes(), literal.as_bytes());
-    if memchr::memchr(b'\\', t).is_some() {
+    if !t.is_ascii() || memchr::memchr(b'\\', t).is_some() {
         return None;
     }
     let Some(&first) = l.first() else {
@@ -181,6 +182,7 @@ mod tests {
         );
         assert_eq!(may_contain(r#"{"value":"\u0061bc"}"#, "abc"), None);
         assert_eq!(may_contain("null", ""), Some(true));
+        assert_eq!(may_contain("{\"value\":\"\u{212a}\"}", "k"), None);
     }
 
     #[test]

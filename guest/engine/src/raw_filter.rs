@@ -251,6 +251,7 @@ mod tests {
             r#"{"value":{"value":"a@x"}}"#,
             r#"{"value":"ä@x","type":null}"#,
             r#"{"display":"a@x"}"#,
+            "{\"value\":\"\u{212a}@x\",\"type\":\"wor\u{212a}\"}",
             r#"{"value":"a@x","value":"b@x"}"#,
             r#""a@x""#,
             "null",
@@ -264,6 +265,7 @@ mod tests {
         let mut filters = vec![
             "value eq \"a@x\"".to_string(),
             "type eq \"work\" and value eq \"A@X\"".to_string(),
+            "value eq \"k@x\" or type eq \"WORK\"".to_string(),
             "value pr and type eq \"home\"".to_string(),
             "type eq \"home\" and value gt \"a\"".to_string(),
             "not (value eq \"a@x\")".to_string(),

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 fn word() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "a", "A", "b", "work", "Work", "home", "x\"y", "\\", "ü", "Ü", "a@x", "", "mobile",
+        "a", "A", "b", "work", "Work", "home", "x\"y", "\\", "ü", "Ü", "a@x", "", "mobile", "k",
+        // The Kelvin sign lowercases to an ASCII `k`.
+        "\u{212a}",
     ])
     .prop_map(str::to_string)
 }
