@@ -38,7 +38,8 @@ pub(crate) fn scan<'a>(text: &'a str, names: &[&str], out: &mut Vec<(usize, Fiel
 /// string of it can be equal (every string's bytes are in the text).
 pub(crate) fn may_contain(text: &str, literal: &str) -> Option<bool> {
     let (t, l) = (text.as_bytes(), literal.as_bytes());
-    if !t.is_ascii() || memchr::memchr(b'\\', t).is_some() {
+    // One pass without an early exit (vectorised): any escape or non-ASCII byte.
+    if t.iter().fold(false, |odd, &b| odd | (b >= 0x80) | (b == b'\\')) {
         return None;
     }
     let Some(&first) = l.first() else {
