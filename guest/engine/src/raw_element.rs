@@ -39,7 +39,9 @@ pub(crate) fn scan<'a>(text: &'a str, names: &[&str], out: &mut Vec<(usize, Fiel
 pub(crate) fn may_contain(text: &str, literal: &str) -> Option<bool> {
     let (t, l) = (text.as_bytes(), literal.as_bytes());
     // One pass without an early exit (vectorised): any escape or non-ASCII byte.
-    if t.iter().fold(false, |odd, &b| odd | (b >= 0x80) | (b == b'\\')) {
+    if t.iter()
+        .fold(false, |odd, &b| odd | (b >= 0x80) | (b == b'\\'))
+    {
         return None;
     }
     let Some(&first) = l.first() else {
