@@ -143,9 +143,15 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ScimError> {
                     i += 1;
                 }
                 i += 1;
-                let literal: String = serde_json::from_str(&text[start..i]).map_err(|_| {
-                    invalid(text, format!("bad string literal {}", &text[start..i]))
-                })?;
+                let inner = &text[start + 1..i - 1];
+                // Without escapes or control characters the JSON string is its own text.
+                let literal: String = if inner.bytes().all(|b| b != b'\\' && b >= 0x20) {
+                    inner.to_string()
+                } else {
+                    serde_json::from_str(&text[start..i]).map_err(|_| {
+                        invalid(text, format!("bad string literal {}", &text[start..i]))
+                    })?
+                };
                 tokens.push(Token::Str(literal));
             }
             _ => {
@@ -178,8 +184,12 @@ impl Parser<'_> {
         self.tokens.get(self.pos)
     }
 
+    /// The next token, taken out (tokens are read once, in order).
     fn next(&mut self) -> Option<Token> {
-        let t = self.tokens.get(self.pos).cloned();
+        let t = self
+            .tokens
+            .get_mut(self.pos)
+            .map(|t| std::mem::replace(t, Token::Open));
         self.pos += 1;
         t
     }
@@ -200,29 +210,29 @@ impl Parser<'_> {
     }
 
     fn or_expr(&mut self, depth: usize) -> Result<Filter, ScimError> {
-        let mut terms = vec![self.and_expr(depth)?];
+        let first = self.and_expr(depth)?;
+        if !self.peek_keyword("or") {
+            return Ok(first);
+        }
+        let mut terms = vec![first];
         while self.peek_keyword("or") {
             self.pos += 1;
             terms.push(self.and_expr(depth)?);
         }
-        Ok(if terms.len() == 1 {
-            terms.swap_remove(0)
-        } else {
-            Filter::Or(terms)
-        })
+        Ok(Filter::Or(terms))
     }
 
     fn and_expr(&mut self, depth: usize) -> Result<Filter, ScimError> {
-        let mut terms = vec![self.unary(depth)?];
+        let first = self.unary(depth)?;
+        if !self.peek_keyword("and") {
+            return Ok(first);
+        }
+        let mut terms = vec![first];
         while self.peek_keyword("and") {
             self.pos += 1;
             terms.push(self.unary(depth)?);
         }
-        Ok(if terms.len() == 1 {
-            terms.swap_remove(0)
-        } else {
-            Filter::And(terms)
-        })
+        Ok(Filter::And(terms))
     }
 
     fn nested(&mut self, depth: usize, close: Token, what: &str) -> Result<Filter, ScimError> {

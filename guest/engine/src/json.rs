@@ -2,8 +2,24 @@
 //! unassigned values (§2.5).
 use serde_json::{Map, Value};
 
+/// Maps up to this many members are searched in one pass rather than hashed first (SCIM
+/// objects are small, and hashing a name costs more than comparing a few).
+const SCANNED: usize = 16;
+
 /// The member `key` of `map`, matched exactly first, then case-insensitively.
 pub fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+    if map.len() <= SCANNED {
+        let mut variant = None;
+        for (k, v) in map {
+            if k.eq_ignore_ascii_case(key) {
+                if k == key {
+                    return Some(v);
+                }
+                variant.get_or_insert(v);
+            }
+        }
+        return variant;
+    }
     map.get(key).or_else(|| {
         map.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -13,6 +29,19 @@ pub fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
 
 /// [`get_ci`], mutably.
 pub fn get_mut_ci<'m>(map: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Value> {
+    if map.len() <= SCANNED {
+        let exact = map.keys().any(|k| k == key);
+        return map
+            .iter_mut()
+            .find(|(k, _)| {
+                if exact {
+                    *k == key
+                } else {
+                    k.eq_ignore_ascii_case(key)
+                }
+            })
+            .map(|(_, v)| v);
+    }
     if map.contains_key(key) {
         return map.get_mut(key);
     }
@@ -52,7 +81,12 @@ pub fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
 /// Sets `map[name] = value` where `name` is canonical, replacing a member spelled in another case
 /// in place (so member order is kept).
 pub fn set_canonical(map: &mut Map<String, Value>, name: &str, value: Value) {
-    if let Some(slot) = map.get_mut(name) {
+    let slot = if map.len() <= SCANNED {
+        map.iter_mut().find(|(k, _)| *k == name).map(|(_, v)| v)
+    } else {
+        map.get_mut(name)
+    };
+    if let Some(slot) = slot {
         *slot = value;
         return;
     }

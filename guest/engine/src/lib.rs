@@ -48,11 +48,14 @@ mod op_reader;
 mod patch;
 mod path;
 mod profile;
+mod raw_element;
+mod raw_filter;
 mod raw_text;
 mod readable;
 pub mod request;
 pub mod schema;
 mod values;
+mod write_json;
 mod write_only;
 
 use serde_json::{Map, Value};

@@ -69,6 +69,15 @@ impl Path {
         if text.is_empty() {
             return Err(invalid_path(text, "the path is empty"));
         }
+        // The common case, a plain attribute name, without the general parse's copies.
+        if is_attr_name(text) {
+            return Ok(Path {
+                schema: None,
+                attribute: Some(text.to_string()),
+                filter: None,
+                sub: None,
+            });
+        }
         let (head, bracket) = match text.find('[') {
             Some(open) => (&text[..open], Some(open)),
             None => (text, None),

@@ -9,6 +9,7 @@ mod guard;
 mod identity;
 pub(crate) mod legacy;
 mod multi;
+mod raw_array;
 mod remove;
 mod target;
 mod tidy;
@@ -26,6 +27,7 @@ use crate::request::{OpKind, Operation};
 use crate::schema::ResourceSchemas;
 
 use identity::AppendIndex;
+pub(crate) use raw_array::RawArray;
 pub(crate) use target::{AttrTarget, Target, extension_attribute};
 
 /// Applies operations to one resource, under one profile and set of limits.
@@ -38,6 +40,8 @@ pub(crate) struct Applier<'e> {
     append_index: RefCell<Option<AppendIndex>>,
     /// Whether the current operation appended through (and so kept) `append_index`.
     append_index_kept: Cell<bool>,
+    /// Whether `tidy` ran after an earlier operation (see [`Applier::settle`]).
+    tidied: Cell<bool>,
 }
 
 impl<'e> Applier<'e> {
@@ -49,6 +53,7 @@ impl<'e> Applier<'e> {
             limits,
             append_index: RefCell::new(None),
             append_index_kept: Cell::new(false),
+            tidied: Cell::new(false),
         }
     }
 
@@ -83,8 +88,19 @@ impl<'e> Applier<'e> {
             self.append_index.take();
         }
         result?;
-        self.tidy(doc);
+        self.settle(doc, path);
         Ok(())
+    }
+
+    /// `tidy` after an operation on `path` succeeded. An operation on a core attribute changes
+    /// neither `schemas` nor an extension's object, so once `tidy` has run the document stays
+    /// tidy through such operations and `tidy` is skipped.
+    pub(crate) fn settle(&self, doc: &mut Map<String, Value>, path: Option<&Path>) {
+        let core = path.is_some_and(|p| p.schema.is_none() && p.attribute.is_some());
+        if !core || !self.tidied.get() {
+            self.tidy(doc);
+            self.tidied.set(true);
+        }
     }
 
     pub(super) fn write(
@@ -146,15 +162,22 @@ pub(crate) fn apply_operations(
         let Operation { op, path, value } = op;
         applier
             .apply_parts(doc, op, path.as_ref(), value)
-            .map_err(|e| {
-                // Described only on failure: formatting every operation's path cost more than
-                // applying it.
-                let what = match &path {
-                    Some(path) => format!("{op} {path}"),
-                    None => op.to_string(),
-                };
-                e.in_operation(index, Some(what))
-            })?;
+            .map_err(|e| in_operation(e, index, op, path.as_ref()))?;
     }
     Ok(())
+}
+
+/// `error` as the failure of operation `index` (`op` on `path`).
+pub(crate) fn in_operation(
+    error: ScimError,
+    index: usize,
+    op: OpKind,
+    path: Option<&Path>,
+) -> ScimError {
+    // Described only on failure: formatting every operation's path cost more than applying it.
+    let what = match path {
+        Some(path) => format!("{op} {path}"),
+        None => op.to_string(),
+    };
+    error.in_operation(index, Some(what))
 }

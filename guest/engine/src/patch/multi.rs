@@ -63,11 +63,16 @@ pub(super) fn fix_primary(
             }
             Ok(())
         }
-        _ => Err(ScimError::invalid_value(format!(
-            "only one value of \"{}\" may have \"primary\": true",
-            attr.name
-        ))),
+        _ => Err(two_primaries(attr)),
     }
+}
+
+/// 400 invalidValue: an operation made more than one value of `attr` primary.
+pub(super) fn two_primaries(attr: &Attribute) -> ScimError {
+    ScimError::invalid_value(format!(
+        "only one value of \"{}\" may have \"primary\": true",
+        attr.name
+    ))
 }
 
 /// Sets (or, with `None`, removes) `sub` on the values at `indices`, checking its mutability.
@@ -95,7 +100,7 @@ pub(super) fn set_sub_on(
 
 /// Removes the values at `indices` (ascending, as [`Applier::matching_indices`] gives them),
 /// keeping the others in order, in one pass without hashing.
-pub(super) fn remove_indices(arr: &mut Vec<Value>, indices: &[usize]) {
+pub(super) fn remove_indices<T>(arr: &mut Vec<T>, indices: &[usize]) {
     let mut drop = indices.iter().copied().peekable();
     let mut i = 0;
     arr.retain(|_| {
