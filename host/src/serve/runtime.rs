@@ -53,7 +53,7 @@ pub(crate) enum RunError {
     /// Instantiation or the guest failed (a trap, exhausted memory, a `wasi:http` error code
     /// instead of a response, a runtime error).
     Trap(wasmtime::Error),
-    /// The wall-clock limit passed while the guest was waiting (on I/O, a timer, ...).
+    /// The wall-clock limit passed before the response was complete.
     Timeout(Duration),
     /// The response body was larger than the limit.
     ResponseTooLarge(usize),
