@@ -5,6 +5,7 @@
 //! target resolution, mutability guards, identity and de-duplication, multi-valued helpers, the
 //! writes, the removals, `tidy`, and SCIM 1.1 partial resources (`legacy`).
 
+mod filtered_write;
 mod guard;
 mod identity;
 pub(crate) mod legacy;

@@ -4,47 +4,17 @@
 use serde_json::{Map, Value};
 
 use super::Applier;
+use super::filtered_write::{FilteredWrite, plan};
 use super::guard::{check_new_element, check_sub_write};
 use super::multi::{array_mut, fix_primary, remove_indices, set_sub_on};
 use super::target::{AttrTarget, Target, container_mut, extension_attribute};
 use crate::error::ScimError;
-use crate::filter::{CompValue, CompareOp, Filter};
+use crate::filter::Filter;
 use crate::json::{get_ci, is_unassigned, set_canonical, take_ci};
 use crate::path::Path;
-use crate::profile::Profile;
 use crate::request::OpKind;
 use crate::schema::{Attribute, Schema};
 use crate::values;
-
-/// Builds `{x: v, ...}` from a filter that is `x eq v` or an `and` of such (Entra's creation form).
-pub(super) fn eq_conjunction(
-    filter: &Filter,
-    attr: &Attribute,
-    profile: Profile,
-) -> Option<Map<String, Value>> {
-    let terms: Vec<&Filter> = match filter {
-        Filter::And(terms) => terms.iter().collect(),
-        single => vec![single],
-    };
-    let mut out = Map::new();
-    for term in terms {
-        let Filter::Compare(path, CompareOp::Eq, literal) = term else {
-            return None;
-        };
-        if path.schema.is_some() || path.sub.is_some() {
-            return None;
-        }
-        let sub = attr.sub(&path.name)?;
-        let value = match literal {
-            CompValue::String(s) => Value::String(s.clone()),
-            CompValue::Bool(b) => Value::Bool(*b),
-            CompValue::Number(n) => Value::Number(n.clone()),
-            CompValue::Null => return None,
-        };
-        out.insert(sub.name.clone(), values::simple(sub, value, profile).ok()?);
-    }
-    Some(out)
-}
 
 impl<'e> Applier<'e> {
     /// A path-less add/replace: each member of the object is a target of its own.
@@ -273,54 +243,30 @@ impl<'e> Applier<'e> {
         let container = container_mut(doc, t.ext);
         let arr = array_mut(container, &attr.name);
         let matches = self.matching_indices(attr, filter, arr)?;
-        let touched = if matches.is_empty() {
-            let created = match t.sub {
-                Some(sub) if !self.strict() => {
-                    eq_conjunction(filter, attr, self.profile).map(|base| (sub, base))
-                }
-                _ => None,
-            };
-            let Some((sub, mut element)) = created else {
+        let touched = match plan(kind, &t, filter, value, !matches.is_empty(), self.profile)? {
+            FilteredWrite::NoTarget => {
                 let len = arr.len();
                 self.finish_array(container, attr, len)?;
                 return Err(Self::no_target(attr, filter));
-            };
-            if !value.is_null() {
-                element.insert(sub.name.clone(), values::simple(sub, value, self.profile)?);
-                let element = Value::Object(element);
-                check_new_element(attr, &element)?;
-                arr.push(element);
             }
-            vec![arr.len().saturating_sub(1)]
-        } else if let Some(sub) = t.sub {
-            if value.is_null() && kind == OpKind::Add {
-                return Ok(());
+            FilteredWrite::Nothing => return Ok(()),
+            FilteredWrite::Append(element) => {
+                arr.extend(element);
+                vec![arr.len().saturating_sub(1)]
             }
-            let v = if value.is_null() {
-                None
-            } else {
-                Some(values::simple(sub, value, self.profile)?)
-            };
-            set_sub_on(attr, sub, arr, matches.iter().copied(), v.as_ref())?;
-            matches
-        } else {
-            let value = match value {
-                Value::Array(mut one) if one.len() == 1 && !self.strict() => one.swap_remove(0),
-                other => other,
-            };
-            match values::element(attr, value, self.profile)? {
-                None if kind == OpKind::Add => return Ok(()),
-                None => {
-                    remove_indices(arr, &matches);
-                    Vec::new()
+            FilteredWrite::SetSub(sub, v) => {
+                set_sub_on(attr, sub, arr, matches.iter().copied(), v.as_ref())?;
+                matches
+            }
+            FilteredWrite::RemoveMatches => {
+                remove_indices(arr, &matches);
+                Vec::new()
+            }
+            FilteredWrite::ReplaceMatches(new) => {
+                for &i in &matches {
+                    arr[i] = new.clone();
                 }
-                Some(new) => {
-                    check_new_element(attr, &new)?;
-                    for &i in &matches {
-                        arr[i] = new.clone();
-                    }
-                    matches
-                }
+                matches
             }
         };
         arr.retain(|v| !is_unassigned(v));

@@ -6,10 +6,10 @@ use serde_json::Value;
 use super::{Elem, RawArray, Stop};
 use crate::filter::Filter;
 use crate::patch::Applier;
+use crate::patch::filtered_write::{FilteredWrite, plan};
 use crate::patch::guard::check_new_element;
 use crate::patch::multi::{is_primary, remove_indices, set_sub_on, two_primaries};
 use crate::patch::target::AttrTarget;
-use crate::patch::write::eq_conjunction;
 use crate::raw_element::{self, Field};
 use crate::request::OpKind;
 use crate::schema::Attribute;
@@ -129,55 +129,31 @@ impl<'a, 'e> RawArray<'a, 'e> {
         let (attr, profile) = (self.attr, applier.profile);
         self.array_mut();
         let matches = self.matching(filter)?;
-        let touched = if matches.is_empty() {
-            let created = match t.sub {
-                Some(sub) if !applier.strict() => {
-                    eq_conjunction(filter, attr, profile).map(|base| (sub, base))
-                }
-                _ => None,
-            };
-            let Some((sub, mut element)) = created else {
+        let touched = match plan(kind, &t, filter, value, !matches.is_empty(), profile)? {
+            FilteredWrite::NoTarget => {
                 self.finish(applier)?;
                 return Err(Applier::no_target(attr, filter).into());
-            };
-            if !value.is_null() {
-                element.insert(sub.name.clone(), values::simple(sub, value, profile)?);
-                let element = Value::Object(element);
-                check_new_element(attr, &element)?;
-                self.elems.push(Elem::Parsed(element));
             }
-            vec![self.elems.len().saturating_sub(1)]
-        } else if let Some(sub) = t.sub {
-            if value.is_null() && kind == OpKind::Add {
-                return Ok(());
+            FilteredWrite::Nothing => return Ok(()),
+            FilteredWrite::Append(element) => {
+                self.elems.extend(element.map(Elem::Parsed));
+                vec![self.elems.len().saturating_sub(1)]
             }
-            let v = if value.is_null() {
-                None
-            } else {
-                Some(values::simple(sub, value, profile)?)
-            };
-            for &i in &matches {
-                self.set_sub(i, sub, v.as_ref())?;
-            }
-            matches
-        } else {
-            let value = match value {
-                Value::Array(mut one) if one.len() == 1 && !applier.strict() => one.swap_remove(0),
-                other => other,
-            };
-            match values::element(attr, value, profile)? {
-                None if kind == OpKind::Add => return Ok(()),
-                None => {
-                    remove_indices(&mut self.elems, &matches);
-                    Vec::new()
+            FilteredWrite::SetSub(sub, v) => {
+                for &i in &matches {
+                    self.set_sub(i, sub, v.as_ref())?;
                 }
-                Some(new) => {
-                    check_new_element(attr, &new)?;
-                    for &i in &matches {
-                        self.elems[i] = Elem::Parsed(new.clone());
-                    }
-                    matches
+                matches
+            }
+            FilteredWrite::RemoveMatches => {
+                remove_indices(&mut self.elems, &matches);
+                Vec::new()
+            }
+            FilteredWrite::ReplaceMatches(new) => {
+                for &i in &matches {
+                    self.elems[i] = Elem::Parsed(new.clone());
                 }
+                matches
             }
         };
         self.retain_assigned();
