@@ -7,9 +7,23 @@ pub fn is_attr_name(s: &str) -> bool {
     if s.eq_ignore_ascii_case("$ref") {
         return true;
     }
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    // Every character allowed is ASCII, so the bytes can be tested one by one.
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `name ["." subName]` split into its names, when both are attribute names: what
+/// [`AttrPath::parse`] accepts of a text that does not start with `urn:`, without copies.
+pub(crate) fn split_names(text: &str) -> Option<(&str, Option<&str>)> {
+    let (name, sub) = match text.split_once('.') {
+        Some((n, s)) => (n, Some(s)),
+        None => (text, None),
+    };
+    if !is_attr_name(name) || sub.is_some_and(|s| !is_attr_name(s)) {
+        return None;
+    }
+    Some((name, sub))
 }
 
 /// Whether `s` begins with `urn:` (any case): a schema-qualified name.
@@ -37,13 +51,7 @@ impl AttrPath {
         } else {
             (None, text)
         };
-        let (name, sub) = match rest.split_once('.') {
-            Some((n, s)) => (n, Some(s)),
-            None => (rest, None),
-        };
-        if !is_attr_name(name) || sub.is_some_and(|s| !is_attr_name(s)) {
-            return None;
-        }
+        let (name, sub) = split_names(rest)?;
         Some(AttrPath {
             schema,
             name: name.to_string(),
@@ -62,5 +70,35 @@ impl fmt::Display for AttrPath {
             write!(f, ".{sub}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_as_attr_path_parses_them() {
+        for text in [
+            "name",
+            "name.givenName",
+            "$ref",
+            "a-b_c.d",
+            "é",
+            "1a",
+            "a.",
+            ".b",
+            "a.b.c",
+            "a b",
+            "",
+        ] {
+            let split = split_names(text);
+            let parsed = AttrPath::parse(text);
+            assert_eq!(split.is_some(), parsed.is_some(), "{text}");
+            if let (Some((name, sub)), Some(p)) = (split, parsed) {
+                assert_eq!((name, sub), (p.name.as_str(), p.sub.as_deref()));
+            }
+        }
+        assert!(is_attr_name("userName") && !is_attr_name("usérName") && !is_attr_name("ü"));
     }
 }

@@ -32,18 +32,19 @@ pub enum CompareOp {
 
 impl CompareOp {
     fn parse(word: &str) -> Option<CompareOp> {
-        Some(match word.to_ascii_lowercase().as_str() {
-            "eq" => CompareOp::Eq,
-            "ne" => CompareOp::Ne,
-            "co" => CompareOp::Co,
-            "sw" => CompareOp::Sw,
-            "ew" => CompareOp::Ew,
-            "gt" => CompareOp::Gt,
-            "ge" => CompareOp::Ge,
-            "lt" => CompareOp::Lt,
-            "le" => CompareOp::Le,
-            _ => return None,
-        })
+        const ALL: [CompareOp; 9] = [
+            CompareOp::Eq,
+            CompareOp::Ne,
+            CompareOp::Co,
+            CompareOp::Sw,
+            CompareOp::Ew,
+            CompareOp::Gt,
+            CompareOp::Ge,
+            CompareOp::Lt,
+            CompareOp::Le,
+        ];
+        ALL.into_iter()
+            .find(|op| op.as_str().eq_ignore_ascii_case(word))
     }
 
     /// The operator as written in filters.
@@ -104,13 +105,14 @@ pub enum Filter {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Token {
+enum Token<'t> {
     Open,
     Close,
     OpenBracket,
     CloseBracket,
     Str(String),
-    Word(String),
+    /// A bare word, borrowed from the filter text.
+    Word(&'t str),
 }
 
 /// 400 invalidFilter naming the filter text and what is wrong with it.
@@ -118,7 +120,7 @@ fn invalid(text: &str, why: impl fmt::Display) -> ScimError {
     ScimError::invalid_filter(format!("invalid filter \"{text}\": {why}"))
 }
 
-fn tokenize(text: &str) -> Result<Vec<Token>, ScimError> {
+fn tokenize(text: &str) -> Result<Vec<Token<'_>>, ScimError> {
     let mut tokens = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -164,7 +166,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ScimError> {
                 {
                     i += 1;
                 }
-                tokens.push(Token::Word(text[start..i].to_string()));
+                tokens.push(Token::Word(&text[start..i]));
             }
         }
     }
@@ -173,19 +175,19 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ScimError> {
 
 struct Parser<'t> {
     text: &'t str,
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'t>>,
     pos: usize,
     max_depth: usize,
     profile: Profile,
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<&Token> {
+impl<'t> Parser<'t> {
+    fn peek(&self) -> Option<&Token<'t>> {
         self.tokens.get(self.pos)
     }
 
     /// The next token, taken out (tokens are read once, in order).
-    fn next(&mut self) -> Option<Token> {
+    fn next(&mut self) -> Option<Token<'t>> {
         let t = self
             .tokens
             .get_mut(self.pos)
@@ -198,7 +200,7 @@ impl Parser<'_> {
         matches!(self.peek(), Some(Token::Word(w)) if w.eq_ignore_ascii_case(keyword))
     }
 
-    fn expect(&mut self, want: Token, what: &str) -> Result<(), ScimError> {
+    fn expect(&mut self, want: Token<'t>, what: &str) -> Result<(), ScimError> {
         match self.next() {
             Some(t) if t == want => Ok(()),
             Some(t) => Err(invalid(
@@ -235,7 +237,7 @@ impl Parser<'_> {
         Ok(Filter::And(terms))
     }
 
-    fn nested(&mut self, depth: usize, close: Token, what: &str) -> Result<Filter, ScimError> {
+    fn nested(&mut self, depth: usize, close: Token<'t>, what: &str) -> Result<Filter, ScimError> {
         if depth >= self.max_depth {
             return Err(invalid(
                 self.text,
@@ -259,7 +261,7 @@ impl Parser<'_> {
         match self.next() {
             Some(Token::Open) => self.nested(depth, Token::Close, "')'"),
             Some(Token::Word(word)) => {
-                let path = AttrPath::parse(&word).ok_or_else(|| {
+                let path = AttrPath::parse(word).ok_or_else(|| {
                     invalid(self.text, format!("\"{word}\" is not an attribute path"))
                 })?;
                 if self.peek() == Some(&Token::OpenBracket) {
@@ -294,15 +296,15 @@ impl Parser<'_> {
                 if op_word.eq_ignore_ascii_case("pr") {
                     return Ok(Filter::Present(path));
                 }
-                let op = CompareOp::parse(&op_word)
+                let op = CompareOp::parse(op_word)
                     .ok_or_else(|| invalid(self.text, format!("unknown operator \"{op_word}\"")))?;
                 let value = match self.next() {
                     Some(Token::Str(s)) => CompValue::String(s),
-                    Some(Token::Word(w)) => match literal(&w) {
+                    Some(Token::Word(w)) => match literal(w) {
                         Some(value) => value,
                         // Entra's reference collection sends `userName sw O` and unquoted
                         // dateTimes: the compatible profile reads a bare word as a string.
-                        None if !self.profile.is_strict() => CompValue::String(w),
+                        None if !self.profile.is_strict() => CompValue::String(w.to_string()),
                         None => {
                             return Err(invalid(
                                 self.text,
@@ -337,20 +339,22 @@ impl Parser<'_> {
 }
 
 fn literal(word: &str) -> Option<CompValue> {
-    match word.to_ascii_lowercase().as_str() {
-        "true" => Some(CompValue::Bool(true)),
-        "false" => Some(CompValue::Bool(false)),
-        "null" => Some(CompValue::Null),
-        _ if word.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
-            serde_json::from_str::<serde_json::Number>(word)
-                .ok()
-                .map(CompValue::Number)
-        }
-        _ => None,
+    if word.eq_ignore_ascii_case("true") {
+        Some(CompValue::Bool(true))
+    } else if word.eq_ignore_ascii_case("false") {
+        Some(CompValue::Bool(false))
+    } else if word.eq_ignore_ascii_case("null") {
+        Some(CompValue::Null)
+    } else if word.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        serde_json::from_str::<serde_json::Number>(word)
+            .ok()
+            .map(CompValue::Number)
+    } else {
+        None
     }
 }
 
-fn describe(token: &Token) -> String {
+fn describe(token: &Token<'_>) -> String {
     match token {
         Token::Open => "'('".into(),
         Token::Close => "')'".into(),

@@ -163,11 +163,14 @@ impl RawOperation<'_> {
         let Member::Once(Text(op)) = self.op else {
             return None;
         };
-        let op = match op.to_ascii_lowercase().as_str() {
-            "add" => OpKind::Add,
-            "remove" => OpKind::Remove,
-            "replace" => OpKind::Replace,
-            _ => return None,
+        let op = if op.eq_ignore_ascii_case("add") {
+            OpKind::Add
+        } else if op.eq_ignore_ascii_case("remove") {
+            OpKind::Remove
+        } else if op.eq_ignore_ascii_case("replace") {
+            OpKind::Replace
+        } else {
+            return None;
         };
         let path = match self.path {
             Member::Absent | Member::Once(None) => None,

@@ -2,7 +2,7 @@
 //! sub-attribute, with printing that round-trips.
 use std::fmt;
 
-use crate::attr_path::{AttrPath, is_attr_name, starts_with_urn};
+use crate::attr_path::{is_attr_name, split_names, starts_with_urn};
 use crate::error::ScimError;
 use crate::filter::Filter;
 use crate::limits::Limits;
@@ -84,7 +84,7 @@ impl Path {
         };
         let (schema, attr_part) = if starts_with_urn(head) {
             match head.rfind(':') {
-                Some(colon) if AttrPath::parse(&head[colon + 1..]).is_some() => {
+                Some(colon) if split_names(&head[colon + 1..]).is_some() => {
                     (Some(head[..colon].to_string()), Some(&head[colon + 1..]))
                 }
                 _ if bracket.is_none() => (Some(head.to_string()), None),
@@ -107,13 +107,14 @@ impl Path {
             });
         };
         let Some(open) = bracket else {
-            let parsed = AttrPath::parse(attr_part)
+            // `attr_part` never starts with `urn:` here (it follows the URN's last colon).
+            let (name, sub) = split_names(attr_part)
                 .ok_or_else(|| invalid_path(text, "not an attribute path"))?;
             return Ok(Path {
                 schema,
-                attribute: Some(parsed.name),
+                attribute: Some(name.to_string()),
                 filter: None,
-                sub: parsed.sub,
+                sub: sub.map(str::to_string),
             });
         };
         if !is_attr_name(attr_part) {

@@ -43,6 +43,16 @@ pub(crate) fn extension_attribute<'s>(
     })
 }
 
+/// Whether `id` is `{urn}:{name}`, ignoring ASCII case (as `is_core` and `extension` compare a
+/// URN), without joining the two.
+fn is_joined(id: &str, urn: &str, name: &str) -> bool {
+    let (id, urn, name) = (id.as_bytes(), urn.as_bytes(), name.as_bytes());
+    id.len() == urn.len() + 1 + name.len()
+        && id[..urn.len()].eq_ignore_ascii_case(urn)
+        && id[urn.len()] == b':'
+        && id[urn.len() + 1..].eq_ignore_ascii_case(name)
+}
+
 pub(super) fn container<'d>(
     doc: &'d Map<String, Value>,
     ext: Option<&Schema>,
@@ -99,12 +109,14 @@ impl<'e> Applier<'e> {
         };
         let (ext, attr) = match &path.schema {
             Some(urn) => {
-                let joined = format!("{urn}:{name}");
                 if path.sub.is_none() && path.filter.is_none() {
-                    if schemas.is_core(&joined) {
+                    if is_joined(&schemas.core.id, urn, name) {
                         return Ok(Target::Resource);
                     }
-                    if let Some(ext) = schemas.extension(&joined) {
+                    if let Some((ext, _)) = schemas
+                        .extensions()
+                        .find(|(s, _)| is_joined(&s.id, urn, name))
+                    {
                         return Ok(Target::Extension(ext));
                     }
                 }
@@ -155,5 +167,50 @@ impl<'e> Applier<'e> {
             readable::check_value_filter(filter, attr)?;
         }
         Ok(Target::Attr(AttrTarget { ext, attr, sub }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_joined;
+
+    #[test]
+    fn joined_ids_compare_as_the_joined_text() {
+        let id = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        for (urn, name) in [
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0",
+                "User",
+            ),
+            (
+                "URN:ietf:params:scim:schemas:extension:enterprise:2.0",
+                "user",
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension",
+                "enterprise:2.0:User",
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0",
+                "Users",
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "",
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.",
+                "0:User",
+            ),
+            ("", ""),
+            ("é", "x"),
+        ] {
+            let joined = format!("{urn}:{name}");
+            assert_eq!(
+                is_joined(id, urn, name),
+                id.eq_ignore_ascii_case(&joined),
+                "{joined}"
+            );
+        }
     }
 }
