@@ -54,8 +54,13 @@ pub(crate) fn apply(
         return None;
     }
 
-    // The parsed members go into `doc`; `slots` keeps every member's place.
-    let mut doc = Map::new();
+    // The parsed members go into `doc`; `slots` keeps every member's place. Sized for the
+    // members read as values or arrays, and a few an operation may add.
+    let parsed = members
+        .iter()
+        .filter(|(_, member)| !matches!(member, Member::Raw(_)))
+        .count();
+    let mut doc = Map::with_capacity(parsed + 4);
     let mut depth = 1;
     let mut slots = Vec::with_capacity(members.len());
     let mut by_value: Vec<(usize, Cow<'_, str>, Vec<&RawValue>)> = Vec::new();
