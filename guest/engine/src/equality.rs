@@ -20,7 +20,12 @@ pub fn values_equal(a: &Value, b: &Value, attr: Option<&Attribute>) -> bool {
                 }
             }
             Some(def) if def.case_exact => x == y,
-            _ => x.eq_ignore_ascii_case(y) || x.to_lowercase() == y.to_lowercase(),
+            // Two ASCII texts lowercase as their ASCII letters do: only other text needs the
+            // Unicode lowercase copies.
+            _ => {
+                x.eq_ignore_ascii_case(y)
+                    || (!(x.is_ascii() && y.is_ascii()) && x.to_lowercase() == y.to_lowercase())
+            }
         },
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => {
