@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::Applier;
 use crate::error::ScimError;
-use crate::json::{get_ci, key_ci};
+use crate::json::get_ci;
 use crate::path::Path;
 use crate::readable;
 use crate::schema::{Attribute, Schema};
@@ -70,22 +70,39 @@ pub(super) fn container_mut<'d>(
     ext: Option<&Schema>,
 ) -> &'d mut Map<String, Value> {
     let Some(ext) = ext else { return doc };
-    let key = match key_ci(doc, &ext.id) {
-        Some(key) if doc.get(&key).is_some_and(Value::is_object) => key,
-        Some(key) => {
-            doc.insert(key.clone(), Value::Object(Map::new()));
-            key
-        }
-        None => {
-            doc.insert(ext.id.clone(), Value::Object(Map::new()));
-            ext.id.clone()
-        }
+    let member = match position_ci(doc, &ext.id) {
+        Some(index) => match doc.iter_mut().nth(index) {
+            Some((_, member)) => member,
+            // `index` is the position of a member.
+            None => unreachable!("member position within the map"),
+        },
+        None => doc
+            .entry(ext.id.clone())
+            .or_insert_with(|| Value::Object(Map::new())),
     };
-    match doc.get_mut(&key) {
-        Some(Value::Object(map)) => map,
+    if !member.is_object() {
+        *member = Value::Object(Map::new());
+    }
+    match member {
+        Value::Object(map) => map,
         // The member was made an object just above.
         _ => unreachable!("extension container is an object"),
     }
+}
+
+/// The position of the member `key` of `map`, spelled exactly, else of its first case variant (the
+/// member [`crate::json::key_ci`] names), found without hashing or copying the name.
+fn position_ci(map: &Map<String, Value>, key: &str) -> Option<usize> {
+    let mut variant = None;
+    for (i, k) in map.keys().enumerate() {
+        if k.eq_ignore_ascii_case(key) {
+            if k == key {
+                return Some(i);
+            }
+            variant.get_or_insert(i);
+        }
+    }
+    variant
 }
 
 impl<'e> Applier<'e> {
@@ -172,7 +189,19 @@ impl<'e> Applier<'e> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_joined;
+    use super::*;
+    use crate::json::key_ci;
+    use serde_json::json;
+
+    #[test]
+    fn positions_name_the_member_key_ci_names() {
+        let map = json!({"a": 1, "Ext": 2, "ext": 3, "EXT": 4, "b": {}});
+        let map = map.as_object().expect("an object");
+        for key in ["ext", "eXt", "EXT", "a", "A", "b", "c"] {
+            let by_position = position_ci(map, key).and_then(|i| map.keys().nth(i));
+            assert_eq!(by_position, key_ci(map, key).as_ref(), "{key}");
+        }
+    }
 
     #[test]
     fn joined_ids_compare_as_the_joined_text() {

@@ -150,8 +150,7 @@ impl<'e> Applier<'e> {
                 } else {
                     values::simple(sub, value, self.profile)?
                 };
-                let mut given = Map::new();
-                given.insert(sub.name.clone(), v);
+                let given = std::iter::once((sub.name.clone(), v));
                 self.merge_singular(container, kind, attr, given)
             }
             (true, None) => {
@@ -206,7 +205,7 @@ impl<'e> Applier<'e> {
         container: &mut Map<String, Value>,
         kind: OpKind,
         attr: &Attribute,
-        given: Map<String, Value>,
+        given: impl IntoIterator<Item = (String, Value)>,
     ) -> Result<(), ScimError> {
         let mut current = match take_ci(container, &attr.name) {
             Some(Value::Object(map)) => map,
