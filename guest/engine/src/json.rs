@@ -106,6 +106,12 @@ pub fn set_canonical(map: &mut Map<String, Value>, name: &str, value: Value) {
     }
 }
 
+/// `a` equals `b` ignoring ASCII case, tested for plain equality first: a long name (a schema
+/// URN) usually comes spelled as it is compared with, and equal bytes compare faster.
+pub(crate) fn eq_ci(a: &str, b: &str) -> bool {
+    a == b || a.eq_ignore_ascii_case(b)
+}
+
 /// Unassigned per RFC 7643 §2.5: null, an empty array, or an empty object.
 pub fn is_unassigned(value: &Value) -> bool {
     match value {
@@ -120,6 +126,19 @@ pub fn is_unassigned(value: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn eq_ci_is_eq_ignore_ascii_case() {
+        for (a, b) in [
+            ("ab", "ab"),
+            ("aB", "Ab"),
+            ("ab", "abc"),
+            ("é", "É"),
+            ("", ""),
+        ] {
+            assert_eq!(eq_ci(a, b), a.eq_ignore_ascii_case(b), "{a} {b}");
+        }
+    }
 
     #[test]
     fn set_canonical_renames_in_place() {

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::Applier;
-use crate::json::{get_ci, is_unassigned, key_ci, set_canonical};
+use crate::json::{eq_ci, get_ci, is_unassigned, key_ci, set_canonical};
 
 impl<'e> Applier<'e> {
     /// Keeps each extension's object and its URN in `schemas` in step: an extension with data is
@@ -14,7 +14,7 @@ impl<'e> Applier<'e> {
             // its canonical name and already listed) allocate nothing.
             let found = doc
                 .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(&ext.id))
+                .find(|(k, _)| eq_ci(k, &ext.id))
                 .map(|(k, v)| (k.as_str() == ext.id, !is_unassigned(v)));
             let Some((canonical, has_data)) = found else {
                 continue;
@@ -26,7 +26,7 @@ impl<'e> Applier<'e> {
             } else if !canonical && let Some(data) = get_ci(doc, &ext.id).cloned() {
                 set_canonical(doc, &ext.id, data);
             }
-            let is_ext = |u: &Value| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(&ext.id));
+            let is_ext = |u: &Value| u.as_str().is_some_and(|u| eq_ci(u, &ext.id));
             let listed = doc
                 .iter_mut()
                 .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))

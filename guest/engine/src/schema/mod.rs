@@ -4,6 +4,7 @@ mod builtin;
 mod load;
 
 use crate::error::ScimError;
+use crate::json::eq_ci;
 
 pub use builtin::{
     CORE_GROUP, CORE_USER, ENTERPRISE_USER, ENTERPRISE_USER_1_1, WORKSPACE_ONE_USER,
@@ -222,13 +223,13 @@ impl<'r> ResourceSchemas<'r> {
     /// The extension with this URN (case-insensitive), when the resource type has it.
     pub fn extension(&self, urn: &str) -> Option<&'r Schema> {
         self.extensions()
-            .find(|(s, _)| s.id.eq_ignore_ascii_case(urn))
+            .find(|(s, _)| eq_ci(&s.id, urn))
             .map(|(s, _)| s)
     }
 
     /// True when `urn` is this resource's core schema.
     pub fn is_core(&self, urn: &str) -> bool {
-        self.core.id.eq_ignore_ascii_case(urn)
+        eq_ci(&self.core.id, urn)
     }
 }
 
@@ -240,7 +241,7 @@ impl Registry {
 
     /// The schema with this URN (case-insensitive).
     pub fn schema(&self, urn: &str) -> Option<&Schema> {
-        self.schemas.iter().find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.schemas.iter().find(|s| eq_ci(&s.id, urn))
     }
 
     /// All schemas.
