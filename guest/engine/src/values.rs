@@ -80,6 +80,21 @@ pub(crate) fn complex(
             )));
         }
     };
+    // Already spelled canonically (the usual case): checked in place, not rebuilt.
+    if value
+        .iter()
+        .all(|(key, _)| attr.sub(key).is_some_and(|sub| sub.name == *key))
+    {
+        let mut value = value;
+        for (key, member) in value.iter_mut() {
+            if let Some(sub) = attr.sub(key)
+                && !member.is_null()
+            {
+                *member = simple(sub, member.take(), profile)?;
+            }
+        }
+        return Ok(value);
+    }
     let mut out = Map::with_capacity(value.len());
     for (key, member) in value {
         let Some(sub) = attr.sub(&key) else {
@@ -157,4 +172,48 @@ pub(crate) fn elements(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Registry;
+    use serde_json::json;
+
+    #[test]
+    fn complex_values_keep_order_and_canonical_names_in_either_spelling() {
+        let registry = Registry::builtin();
+        let schemas = registry.schemas_of_type("User").expect("User");
+        let attr = schemas
+            .core_attribute("phoneNumbers")
+            .expect("phoneNumbers");
+        let check = |value: Value| complex(attr, value, Profile::Compatible);
+        for given in [
+            json!({"value": "1", "type": "work", "primary": "True", "display": null}),
+            json!({"VALUE": "1", "type": "work", "Primary": "True", "display": null}),
+        ] {
+            let out = check(given).expect("valid");
+            assert_eq!(
+                Value::Object(out).to_string(),
+                r#"{"value":"1","type":"work","primary":true,"display":null}"#
+            );
+        }
+        for (given, detail) in [
+            (
+                json!({"value": 1}),
+                "\"value\" must be a string, not a number",
+            ),
+            (
+                json!({"Value": 1}),
+                "\"value\" must be a string, not a number",
+            ),
+            (
+                json!({"value": "1", "VALUE": "2"}),
+                "\"phoneNumbers.value\" is given twice (names are case-insensitive)",
+            ),
+        ] {
+            let err = check(given).expect_err("invalid");
+            assert_eq!(err.detail, detail);
+        }
+    }
 }
