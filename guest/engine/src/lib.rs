@@ -269,3 +269,8 @@ impl Engine {
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+
+/// The component's `memcmp`/`bcmp`; natively only its tests are built.
+#[cfg(any(target_arch = "wasm32", test))]
+mod byte_compare;
+mod byte_scan;

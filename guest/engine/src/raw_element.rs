@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::byte_scan::has_backslash_or_non_ascii;
 use crate::raw_text::Text;
 
 /// A member's value, as much of it as the callers need.
@@ -38,10 +39,7 @@ pub(crate) fn scan<'a>(text: &'a str, names: &[&str], out: &mut Vec<(usize, Fiel
 /// string of it can be equal (every string's bytes are in the text).
 pub(crate) fn may_contain(text: &str, literal: &str) -> Option<bool> {
     let (t, l) = (text.as_bytes(), literal.as_bytes());
-    // One pass without an early exit (vectorised): any escape or non-ASCII byte.
-    if t.iter()
-        .fold(false, |odd, &b| odd | (b >= 0x80) | (b == b'\\'))
-    {
+    if has_backslash_or_non_ascii(t) {
         return None;
     }
     let Some(&first) = l.first() else {

@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, Visitor};
 
+use crate::byte_scan::count_opening_brackets;
+
 /// A JSON string (a member name, an `op`, a `path`), borrowed from the input when it can be.
 /// (`Cow<str>`'s own `Deserialize` always copies.)
 pub(crate) struct Text<'a>(pub Cow<'a, str>);
@@ -37,7 +39,7 @@ impl<'de> Deserialize<'de> for Text<'de> {
 /// compiler vectorises), so most text is not walked.
 pub(crate) fn nests_deeper_than(text: &str, limit: usize) -> bool {
     text.len() / 2 > limit
-        && text.bytes().filter(|&b| b == b'[' || b == b'{').count() > limit
+        && count_opening_brackets(text.as_bytes()) > limit
         && raw_depth(text) > limit
 }
 

@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use crate::byte_scan::needs_json_escape;
+
 /// Writes `value` compactly to `out`.
 pub(crate) fn value(out: &mut Vec<u8>, value: &Value) -> Result<(), serde_json::Error> {
     match value {
@@ -38,11 +40,7 @@ pub(crate) fn value(out: &mut Vec<u8>, value: &Value) -> Result<(), serde_json::
 
 /// Writes `text` as a JSON string.
 pub(crate) fn string(out: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
-    // No early exit: the compiler vectorises the whole-string test.
-    let plain = !text.bytes().fold(false, |escape, b| {
-        escape | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if plain {
+    if !needs_json_escape(text.as_bytes()) {
         out.reserve(text.len() + 2);
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
