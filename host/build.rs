@@ -4,10 +4,11 @@
 //! `SCIM_SPIN_COMPONENT`.
 //!
 //! This is the pattern of wasmtime's `crates/test-programs`: one nested `cargo build` of both guest
-//! packages, in release mode, with its own target directory (`<outer target dir>/guest-wasm/<tree>`,
-//! `<tree>` a hash of this checkout's path) so it neither fights the outer build for its lock nor
-//! inherits its flags, and two checkouts sharing one target directory (a CI clone beside a working
-//! tree) never embed each other's components. On `wasm32-wasip2` a `cdylib`
+//! packages, with the workspace's `wasm` profile (release, fat LTO, one codegen unit; the inlining
+//! threshold is `.cargo/config.toml`'s) and its own target directory (`<outer target
+//! dir>/guest-wasm/<tree>`, `<tree>` a hash of this checkout's path) so it neither fights the
+//! outer build for its lock nor inherits its flags, and two checkouts sharing one target directory
+//! (a CI clone beside a working tree) never embed each other's components. On `wasm32-wasip2` a `cdylib`
 //! is already a component, so no `wasm-tools component new` step is needed.
 
 use std::env;
@@ -21,6 +22,8 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("scim-spin", "scim_spin.wasm", "SCIM_SPIN_COMPONENT"),
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";
+/// The cargo profile the guests are built with (the workspace's `[profile.wasm]`).
+const WASM_PROFILE: &str = "wasm";
 /// The guest only the `serve` feature embeds.
 const SERVE_GUEST: &str = "scim-spin";
 
@@ -58,6 +61,7 @@ fn run() -> Result<(), String> {
         "wit",
         "Cargo.lock",
         "Cargo.toml",
+        ".cargo/config.toml",
     ] {
         // Relative to this package: cargo resolves such paths against the package's current
         // root, so a clone elsewhere sharing the target dir still sees its own sources change.
@@ -74,9 +78,13 @@ fn run() -> Result<(), String> {
         .join(checkout_key(workspace));
 
     let mut build = Command::new(&cargo);
-    build
-        .current_dir(workspace)
-        .args(["build", "--release", "--target", WASM_TARGET]);
+    build.current_dir(workspace).args([
+        "build",
+        "--profile",
+        WASM_PROFILE,
+        "--target",
+        WASM_TARGET,
+    ]);
     for (package, _, _) in guests() {
         build.args(["--package", package]);
     }
@@ -99,14 +107,17 @@ fn run() -> Result<(), String> {
     if !status.success() {
         let packages: Vec<String> = guests().map(|(p, _, _)| format!("-p {p}")).collect();
         return Err(format!(
-            "building the guest components (`cargo build --release {} --target {WASM_TARGET}`) \
+            "building the guest components (`cargo build --profile {WASM_PROFILE} {} --target {WASM_TARGET}`) \
              failed with {status}; see the compiler output above",
             packages.join(" ")
         ));
     }
 
     for (_, artifact, variable) in guests() {
-        let component = target_dir.join(WASM_TARGET).join("release").join(artifact);
+        let component = target_dir
+            .join(WASM_TARGET)
+            .join(WASM_PROFILE)
+            .join(artifact);
         check_is_component(&component)?;
         println!("cargo::rustc-env={variable}={}", component.display());
     }

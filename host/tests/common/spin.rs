@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 /// The `scim-spin` component this build embeds in scim-host (the one `serve` runs).
 const COMPONENT: &str = env!("SCIM_SPIN_COMPONENT");
 /// Where the project's `spin.toml` expects the component, relative to the manifest.
-const MANIFEST_SOURCE: &str = "target/wasm32-wasip2/release/scim_spin.wasm";
+const MANIFEST_SOURCE: &str = "target/wasm32-wasip2/wasm/scim_spin.wasm";
 
 /// The checkout's root (the directory holding `spin.toml`).
 fn repo_root() -> &'static Path {
