@@ -76,7 +76,8 @@ pub(crate) fn count_opening_brackets(bytes: &[u8]) -> usize {
     let tail = chunks.remainder();
     let in_words: u64 = chunks
         .map(|chunk| {
-            let marks = zero_bytes((be_word(chunk) | ONES * 0x20) ^ (ONES * u64::from(b'{'))) >> 7;
+            let marks =
+                zero_bytes((be_word(chunk) | (ONES * 0x20)) ^ (ONES * u64::from(b'{'))) >> 7;
             // The marks are 0 or 1 per byte: the top byte of the product is their sum.
             marks.wrapping_mul(ONES) >> 56
         })
