@@ -11,7 +11,22 @@ use exports::scim::patch::engine as wit;
 /// The engine allocates many small strings and maps per call; Talc serves them in far fewer
 /// wasm instructions than wasi-libc's dlmalloc (measured in the README's benchmarks).
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: talc::cell::TalcSyncCell<talc::wasm::WasmGrowAndExtend, InlineWasmBinning> =
+    talc::cell::TalcSyncCell::new_wasm(talc::wasm::WasmGrowAndExtend::new());
+
+/// Talc's bins for wasm (`talc::wasm::WasmBinning`: the same bitfield and size classes) with the
+/// size-to-bin mapping inlined: Talc asks it on every allocation and free, and as a call it costs
+/// a function entry (and the host's epoch check) each time.
+struct InlineWasmBinning;
+
+impl talc::base::binning::Binning for InlineWasmBinning {
+    type AvailabilityBitField = u64;
+
+    #[inline(always)]
+    fn size_to_bin(size: usize) -> u32 {
+        talc::base::binning::linear_extent_then_linearly_divided_exponential_binning::<2, 8>(size)
+    }
+}
 
 struct Component;
 
